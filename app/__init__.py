@@ -1,0 +1,1 @@
+"""Courier's Qt application: the bridge to core, settings, and the windows in app/ui."""

@@ -1,0 +1,376 @@
+"""The HTTP exchange of one reply: hops, headers, body streaming, timings, error mapping.
+
+We own the redirect loop (httpx never follows redirects here) so that policies, method rewriting,
+credential stripping and per-hop timings are ours.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import httpcore
+import httpx
+
+from core import events as ev
+from core import headers as hdrs
+from core.body import Body
+from core.decompress import DEFAULT_THRESHOLD, Decompressor
+from core.errors import CourierError, NetworkError, error_for_status, error_string_for_status
+from core.reply import RedirectHop, Reply, TlsInfo
+from core.request import Attribute, RedirectPolicy
+from core.timings import HopTimings
+from core.transport import OriginKey
+from core.transport.backend import current_trace
+
+REDIRECT_CODES = (301, 302, 303, 305, 307, 308)
+PROGRESS_INTERVAL = 0.1
+
+_Manager = Any  # core.manager.NetworkManager (import cycle)
+
+
+class Target:
+    """A parsed URL as the exchange needs it."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError as exc:
+            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {url!r}: {exc}") from exc
+        self.url = url
+        self.scheme = parts.scheme.lower()
+        host = parts.hostname or ""
+        if not host and self.scheme in ("http", "https"):
+            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {url!r}: no host")
+        self.host = host
+        self.explicit_port = port
+        self.port = port or (443 if self.scheme == "https" else 80)
+        self.path = parts.path or "/"
+        self.query = parts.query
+        self.userinfo = (unquote(parts.username or ""), unquote(parts.password or "")) \
+            if parts.username is not None else None
+        self.netloc_host = f"[{host}]" if ":" in host else host
+
+    @property
+    def host_header(self) -> str:
+        if self.scheme == "unix+http":
+            return unquote(self.host) if not self.host.startswith("%2f") else "localhost"
+        return self.netloc_host + (f":{self.explicit_port}" if self.explicit_port else "")
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+    def wire_url(self) -> httpx.URL:
+        """The URL without userinfo and fragment (W8)."""
+        scheme = "http" if self.scheme == "unix+http" else self.scheme
+        host = "localhost" if self.scheme == "unix+http" else self.netloc_host
+        port = f":{self.port}" if self.scheme != "unix+http" else ""
+        query = f"?{self.query}" if self.query else ""
+        try:
+            return httpx.URL(f"{scheme}://{host}{port}{self.path}{query}")
+        except httpx.InvalidURL as exc:
+            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {self.url!r}: {exc}") from exc
+
+
+def unix_socket_path(target: Target, override: str | None) -> str:
+    """U2/U3: the attribute wins; a percent-encoded absolute path in the host; else $TMPDIR/host."""
+    if override:
+        return override
+    raw = unquote(target.host)
+    if raw.startswith("/"):
+        return raw
+    return os.path.join(tempfile.gettempdir(), raw)
+
+
+class _Tracer:
+    """Turns httpcore-style trace events into timings and QNAM events for the current hop."""
+
+    def __init__(self, reply: Reply, hop: HopTimings) -> None:
+        self.reply = reply
+        self.hop = hop
+        self.connected = False
+
+    async def __call__(self, name: str, info: dict[str, Any]) -> None:
+        now = time.perf_counter()
+        c = self.hop.connection
+        if name == "connection.dns.started":
+            c.dns_start = now
+        elif name == "connection.dns.complete":
+            c.dns_end = now
+        elif name == "connection.connect_tcp.started" or name == "connection.connect_unix_socket.started":
+            self.connected = True
+            c.connect_start = now
+            self.reply.emit(ev.SocketStartedConnecting(self.reply))
+        elif name in ("connection.connect_tcp.complete", "connection.connect_unix_socket.complete"):
+            c.connect_end = now
+            stream = info.get("return_value")
+            if stream is not None:
+                addr = stream.get_extra_info("server_addr")
+                if addr:
+                    c.remote_address = f"{addr[0]}:{addr[1]}" if isinstance(addr, tuple) else str(addr)
+        elif name == "connection.start_tls.started":
+            c.tls_start = now
+        elif name == "connection.start_tls.complete":
+            c.tls_end = now
+            stream = info.get("return_value")
+            sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
+            if isinstance(sslobj, ssl.SSLObject):
+                self.reply.tls = TlsInfo(version=sslobj.version(),
+                                         cipher=(sslobj.cipher() or (None,))[0],
+                                         alpn=sslobj.selected_alpn_protocol(),
+                                         session_resumed=sslobj.session_reused)
+            self.reply.emit(ev.Encrypted(self.reply))
+        elif name.endswith(".send_request_headers.started"):
+            self.hop.request_start = now
+            if not self.connected:
+                c.reused = True
+        elif name.endswith(".send_request_body.complete"):
+            self.hop.request_end = now
+            self.reply.emit(ev.RequestSent(self.reply))
+        elif name.endswith(".receive_response_headers.complete"):
+            self.hop.response_start = now
+
+
+def origin_key(manager: _Manager, reply: Reply, target: Target) -> OriginKey:
+    req = reply.request
+    allowed = req.attribute(Attribute.HTTP2_ALLOWED, True)
+    direct = bool(req.attribute(Attribute.HTTP2_DIRECT, manager.http2_cleartext_prior_knowledge))
+    uds = None
+    if target.scheme == "unix+http":
+        uds = unix_socket_path(target, req.attribute(Attribute.FULL_LOCAL_SERVER_NAME))
+    return OriginKey(scheme="http" if uds else target.scheme, host=target.host, port=target.port,
+                     http2=bool(allowed), http2_direct=direct and target.scheme != "https",
+                     peer_verify_name=req.peer_verify_name, uds=uds)
+
+
+async def _body_stream(reply: Reply, body: Body, total: int | None) -> AsyncIterator[bytes]:
+    sent = 0
+    last = 0.0
+    dog = reply.extra.get("watchdog")
+    async for chunk in body:
+        yield chunk
+        sent += len(chunk)
+        if dog is not None:
+            dog.touch()
+        now = time.monotonic()
+        if now - last >= PROGRESS_INTERVAL:
+            last = now
+            reply.emit(ev.UploadProgress(reply, sent, total if total is not None else -1))
+    reply.emit(ev.UploadProgress(reply, sent, total if total is not None else sent))
+
+
+def map_exception(exc: BaseException, target: Target) -> CourierError:
+    """Map httpx/httpcore/ssl/OS exceptions to QNAM's errors (X7–X12)."""
+    chain: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and len(chain) < 8:
+        chain.append(e)
+        e = e.__cause__ or e.__context__
+    for item in chain:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return CourierError(NetworkError.SslHandshakeFailedError,
+                                f"SSL handshake failed: {item.verify_message or item.reason}")
+        if isinstance(item, ssl.SSLError):
+            return CourierError(NetworkError.SslHandshakeFailedError, f"SSL handshake failed: {item.reason or item}")
+        if isinstance(item, ConnectionRefusedError):
+            return CourierError(NetworkError.ConnectionRefusedError, "Connection refused")
+        if isinstance(item, FileNotFoundError) and target.scheme == "unix+http":
+            return CourierError(NetworkError.HostNotFoundError, f"Host {unquote(target.host)} not found")
+    msg = str(exc) or type(exc).__name__
+    if isinstance(exc, (httpcore.ConnectError, httpx.ConnectError)):
+        if "not found" in msg:
+            return CourierError(NetworkError.HostNotFoundError, f"Host {target.host} not found")
+        return CourierError(NetworkError.UnknownNetworkError, f"Connection failed: {msg}")
+    if isinstance(exc, (httpcore.RemoteProtocolError, httpx.RemoteProtocolError)):
+        low = msg.lower()
+        if "disconnected" in low or "peer closed" in low or "without sending" in low:
+            return CourierError(NetworkError.RemoteHostClosedError, "Connection closed")
+        return CourierError(NetworkError.ProtocolFailure, f"Protocol error: {msg}")
+    if isinstance(exc, (httpcore.ReadError, httpcore.WriteError, httpx.ReadError, httpx.WriteError,
+                        ConnectionResetError, BrokenPipeError)):
+        return CourierError(NetworkError.RemoteHostClosedError, "Connection closed")
+    if isinstance(exc, (httpcore.LocalProtocolError, httpx.LocalProtocolError)):
+        return CourierError(NetworkError.ProtocolInvalidOperationError, f"Invalid request: {msg}")
+    if isinstance(exc, (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return CourierError(NetworkError.ProtocolUnknownError, msg)
+    return CourierError(NetworkError.UnknownNetworkError, f"{type(exc).__name__}: {msg}")
+
+
+def _redirect_method(status: int, method: str) -> str:
+    """R1: 307/308 keep the method; 301/302/303/305 turn everything but HEAD into GET."""
+    if status in (307, 308) or method == "HEAD":
+        return method
+    return "GET"
+
+
+def _check_redirect(policy: RedirectPolicy, src: Target, dst: Target) -> None:
+    if dst.scheme not in ("http", "https", "unix+http"):
+        raise CourierError(NetworkError.ProtocolUnknownError, "Unknown protocol specified")
+    if dst.scheme == "unix+http" and src.scheme != "unix+http":
+        # Deliberate difference 2: a remote host can never redirect into a local socket.
+        raise CourierError(NetworkError.InsecureRedirectError, "Insecure redirect")
+    if policy is RedirectPolicy.NO_LESS_SAFE:
+        if (src.scheme == "https" and dst.scheme == "http") or \
+                (src.scheme == "unix+http" and dst.scheme != "unix+http"):
+            raise CourierError(NetworkError.InsecureRedirectError, "Insecure redirect")
+    elif policy is RedirectPolicy.SAME_ORIGIN and \
+            (src.scheme, src.host, src.explicit_port) != (dst.scheme, dst.host, dst.explicit_port):
+        raise CourierError(NetworkError.InsecureRedirectError, "Insecure redirect")
+
+
+async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
+    req = reply.request
+    method = reply.method
+    target = Target(reply.url)
+    app_headers = list(req.headers)
+    hdrs.validate(app_headers)
+    if req.bearer_token and not req.has_header("Authorization"):
+        app_headers.append(("Authorization", f"Bearer {req.bearer_token}"))
+    auto_decompress = not req.has_header("Accept-Encoding")  # E3
+    policy: RedirectPolicy = req.attribute(Attribute.REDIRECT_POLICY, manager.redirect_policy)
+    remaining = req.maximum_redirects
+    store = bool(req.attribute(Attribute.STORE_BODY, True))
+    threshold = int(req.attribute(Attribute.DECOMPRESSED_SAFETY_THRESHOLD, DEFAULT_THRESHOLD))
+
+    while True:
+        hop = reply.timings.new_hop(target.url)
+        key = origin_key(manager, reply, target)
+        length = body.length() if body is not None else None
+        content_type = body.content_type if body is not None else None
+        wire = hdrs.build(target.host_header, app_headers, method, length, body is not None,
+                          None, content_type, auto_decompress)
+        reply.sent_headers = wire
+        tracer = _Tracer(reply, hop)
+        stream: Any = _body_stream(reply, body, length) if body is not None and (length or length is None) else b""
+        try:
+            request = httpx.Request(method, target.wire_url(), headers=wire, content=stream,
+                                    extensions={"trace": tracer})
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise CourierError(NetworkError.ProtocolInvalidOperationError, f"Invalid request: {exc}") from exc
+        token = current_trace.set(tracer)
+        try:
+            response = await manager.transport.send(key, request, on_queued=lambda h=hop: _queued(h))
+        except CourierError:
+            raise
+        except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError, ssl.SSLError) as exc:
+            raise map_exception(exc, target) from exc
+        finally:
+            current_trace.reset(token)
+        try:
+            hop.status = response.status_code
+            if hop.response_start is None:
+                hop.response_start = time.perf_counter()
+            if hop.connection.remote_address is None and key.uds is None:
+                ns = response.extensions.get("network_stream")
+                addr = ns.get_extra_info("server_addr") if ns is not None else None
+                if addr:
+                    hop.connection.remote_address = f"{addr[0]}:{addr[1]}"
+            status = response.status_code
+            location = response.headers.get("location")
+            if status in REDIRECT_CODES and policy is not RedirectPolicy.MANUAL:
+                _set_meta(reply, response, target, key)
+                if not location:
+                    raise CourierError(NetworkError.ProtocolUnknownError, "Unknown protocol specified")  # R9
+                if remaining <= 0:
+                    raise CourierError(NetworkError.TooManyRedirectsError, "Too many redirects")  # R14
+                new_url = urljoin(target.url, location)
+                dst = Target(new_url)
+                _check_redirect(policy, target, dst)
+                remaining -= 1
+                reply.emit(ev.MetaDataChanged(reply))
+                new_method = _redirect_method(status, method)
+                reply.redirects.append(RedirectHop(target.url, status, location, method))
+                hop.response_end = time.perf_counter()
+                await response.aclose()
+                if new_method in ("GET", "HEAD") and not (status == 308 and method == "GET"):
+                    body = None  # R2
+                    app_headers = [(k, v) for k, v in app_headers
+                                   if k.lower() not in ("content-type", "content-length")]
+                elif body is not None and not body.rewindable():
+                    raise CourierError(NetworkError.ContentReSendError, "Cannot resend the request body")
+                method = new_method
+                reply.url = new_url
+                target = dst
+                reply.emit(ev.Redirected(reply, new_url))
+                continue
+            if status in REDIRECT_CODES and status != 305:
+                reply.redirection_target = location  # R15
+            _set_meta(reply, response, target, key)
+            reply.emit(ev.MetaDataChanged(reply))
+            await _download(reply, response, auto_decompress, store, threshold, hop, target)
+            err = error_for_status(status)
+            if err is not NetworkError.NoError:
+                reply.error = err
+                reply.error_string = error_string_for_status(status, reply.reason, reply.url)
+            return
+        finally:
+            await response.aclose()
+
+
+def _queued(hop: HopTimings) -> None:
+    hop.queued_end = time.perf_counter()
+
+
+def _set_meta(reply: Reply, response: httpx.Response, target: Target, key: OriginKey) -> None:
+    reply.status = response.status_code
+    phrase = response.extensions.get("reason_phrase", b"")
+    reply.reason = phrase.decode("latin-1") if isinstance(phrase, bytes) else str(phrase or "")
+    reply.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+    ver = response.extensions.get("http_version", b"HTTP/1.1")
+    reply.http_version = ver.decode() if isinstance(ver, bytes) else str(ver)
+    hop = reply.timings.hops[-1]
+    hop.connection.http_version = reply.http_version
+    reply.remote_address = key.uds or hop.connection.remote_address
+
+
+async def _download(reply: Reply, response: httpx.Response, auto_decompress: bool, store: bool,
+                    threshold: int, hop: HopTimings, target: Target) -> None:
+    decoder = Decompressor.for_header(response.headers.get("content-encoding"), threshold) \
+        if auto_decompress else None
+    total = -1
+    cl = response.headers.get("content-length")
+    if cl is not None and cl.isdigit():
+        total = int(cl)
+    if decoder is not None:
+        reply.original_content_length = total if total >= 0 else None
+        reply.headers = [(k, v) for k, v in reply.headers if k.lower() != "content-length"]  # E2
+        total = -1
+    dog = reply.extra.get("watchdog")
+    received = 0
+    last = 0.0
+    try:
+        async for raw in response.aiter_raw():
+            received += len(raw)
+            if dog is not None:
+                dog.touch()
+            data = decoder.decode(raw) if decoder is not None else raw
+            if data:
+                reply.bytes_received += len(data)
+                if store:
+                    reply.body.append(data)
+                reply.emit(ev.ReadyRead(reply, len(data), None if store else data))
+            now = time.monotonic()
+            if now - last >= PROGRESS_INTERVAL:
+                last = now
+                reply.emit(ev.DownloadProgress(reply, reply.bytes_received, total))
+        if decoder is not None:
+            tail = decoder.flush()
+            if tail:
+                reply.bytes_received += len(tail)
+                if store:
+                    reply.body.append(tail)
+                reply.emit(ev.ReadyRead(reply, len(tail)))
+    except CourierError:
+        raise
+    except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
+        raise map_exception(exc, target) from exc
+    hop.response_end = time.perf_counter()
+    reply.emit(ev.DownloadProgress(reply, reply.bytes_received, reply.bytes_received))
+

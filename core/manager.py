@@ -1,0 +1,216 @@
+"""NetworkManager: QNetworkAccessManager's operations on asyncio + httpx.
+
+Every operation returns a ``Reply`` at once and runs the transfer as a task on the manager's loop.
+All methods must be called on that loop's thread (the Qt bridge hops threads for the app).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from core import events as ev
+from core.body import Body, BodyLike, as_body
+from core.errors import CourierError, NetworkError
+from core.reply import Reply
+from core.request import Attribute, Operation, RedirectPolicy, Request
+from core.transport import Transport
+
+FinishedListener = Callable[[Reply], None]
+
+_STANDARD_VERBS = {"GET": Operation.GET, "HEAD": Operation.HEAD, "PUT": Operation.PUT,
+                   "POST": Operation.POST, "DELETE": Operation.DELETE}
+
+
+class NetworkManager:
+    """The manager. Settings here are the defaults that requests inherit (QNAM D2, T4)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._loop = loop
+        self.transport = Transport()
+        self.transfer_timeout = 0.0  # T5: none by default; the app sets 30 s
+        self.redirect_policy = RedirectPolicy.NO_LESS_SAFE
+        self.auto_delete_replies = False
+        self.http2_cleartext_prior_knowledge = False
+        self._finished_listeners: list[FinishedListener] = []
+        self._active: set[Reply] = set()
+
+    # -- QNAM's operations -----------------------------------------------------------------
+    def get(self, request: Request | str, body: BodyLike = None) -> Reply:
+        """GET, optionally with a body (QNAM 6.7+ ``get(request, data)``)."""
+        return self.create_request(Operation.GET, _req(request), as_body(body))
+
+    def head(self, request: Request | str) -> Reply:
+        return self.create_request(Operation.HEAD, _req(request), None)
+
+    def post(self, request: Request | str, body: BodyLike = b"") -> Reply:
+        return self.create_request(Operation.POST, _req(request), as_body(body))
+
+    def put(self, request: Request | str, body: BodyLike = b"") -> Reply:
+        return self.create_request(Operation.PUT, _req(request), as_body(body))
+
+    def delete_resource(self, request: Request | str) -> Reply:
+        return self.create_request(Operation.DELETE, _req(request), None)
+
+    def send_custom_request(self, request: Request | str, verb: str, body: BodyLike = None) -> Reply:
+        req = _req(request)
+        op = _STANDARD_VERBS.get(verb.upper())  # W13: get/head/... in any case are remapped
+        if op is not None:
+            return self.create_request(op, req, as_body(body))
+        req.attributes[Attribute.CUSTOM_VERB] = verb
+        return self.create_request(Operation.CUSTOM, req, as_body(body))
+
+    def supported_schemes(self) -> list[str]:
+        return ["http", "https", "unix+http", "file", "data"]
+
+    def create_request(self, operation: Operation, request: Request, body: Body | None) -> Reply:
+        """The one hook every operation goes through (QNAM's ``createRequest``).
+
+        Subclasses may rewrite ``request`` or return their own ``Reply`` for a scheme they serve.
+        """
+        verb = request.attribute(Attribute.CUSTOM_VERB) if operation is Operation.CUSTOM else None
+        method = str(verb) if verb else operation.value
+        if request.url.startswith("local+http:"):
+            request.url = "unix+" + request.url[len("local+"):]  # U1
+        reply = Reply(self, operation, request, method)
+        self._start(reply, body)
+        return reply
+
+    def add_finished_listener(self, listener: FinishedListener) -> None:
+        """Manager-level ``finished(reply)``, called before the reply's own Finished event (L1)."""
+        self._finished_listeners.append(listener)
+
+    def remove_finished_listener(self, listener: FinishedListener) -> None:
+        if listener in self._finished_listeners:
+            self._finished_listeners.remove(listener)
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def active_replies(self) -> list[Reply]:
+        return list(self._active)
+
+    async def clear_connection_cache(self) -> None:
+        await self.transport.clear()
+
+    async def aclose(self) -> None:
+        """Abort running replies and close every connection."""
+        for reply in list(self._active):
+            reply.abort()
+        await self.transport.clear()
+
+    # -- running ---------------------------------------------------------------------------
+    def _start(self, reply: Reply, body: Body | None) -> None:
+        self._active.add(reply)
+        reply._task = self.loop.create_task(self._run(reply, body))
+        timeout = reply.request.transfer_timeout or self.transfer_timeout
+        total = reply.request.attribute(Attribute.TOTAL_TIMEOUT)
+        if timeout > 0 or total:
+            _Watchdog(self, reply, timeout, float(total or 0)).arm()
+
+    async def _run(self, reply: Reply, body: Body | None) -> None:
+        try:
+            scheme = urlsplit(reply.url).scheme.lower() if ":" in reply.url else ""
+        except ValueError:
+            scheme = ""
+        try:
+            if scheme not in self.supported_schemes():
+                raise CourierError(NetworkError.ProtocolUnknownError, f'Protocol "{scheme}" is unknown')
+            if scheme in ("file", "data"):
+                from core.local import serve_data, serve_file
+
+                (serve_file if scheme == "file" else serve_data)(reply)
+                reply.emit(ev.MetaDataChanged(reply))
+                if reply.body.size:
+                    reply.emit(ev.ReadyRead(reply, reply.body.size))
+                reply.emit(ev.DownloadProgress(reply, reply.body.size, reply.body.size))
+                await asyncio.sleep(0)  # finished is delivered after the caller connected (L4)
+            else:
+                from core.http import run_http
+
+                await run_http(self, reply, body)
+        except asyncio.CancelledError:
+            if not reply.is_finished:
+                self._finish(reply, NetworkError.OperationCanceledError, "Operation canceled")
+            return
+        except CourierError as exc:
+            self._finish(reply, exc.code, exc.message)
+            return
+        except Exception as exc:  # a bug or an unmapped library error: never a reply that hangs
+            self._finish(reply, NetworkError.UnknownNetworkError, f"{type(exc).__name__}: {exc}")
+            return
+        if not reply.is_finished:
+            if reply.error is NetworkError.NoError:
+                self._finish(reply, NetworkError.NoError, "")
+            else:
+                self._finish(reply, reply.error, reply.error_string)
+
+    def _abort(self, reply: Reply, code: NetworkError, message: str) -> None:
+        task = reply._task
+        self._finish(reply, code, message)
+        if task is not None and not task.done():
+            task.cancel()
+
+    def _finish(self, reply: Reply, code: NetworkError, message: str) -> None:
+        if reply.is_finished:
+            return
+        if code is not NetworkError.NoError:
+            reply.error, reply.error_string = code, message
+            if code is NetworkError.TimeoutError:
+                reply.body.truncate()  # T2: nothing is readable after a timeout
+            reply.emit(ev.ErrorOccurred(reply, code, message))
+        reply.timings.end = time.perf_counter()
+        reply._mark_finished()
+        self._active.discard(reply)
+        for listener in list(self._finished_listeners):
+            listener(reply)
+        reply.emit(ev.Finished(reply))
+        if self.auto_delete_replies:
+            reply.close()
+
+
+class _Watchdog:
+    """Inactivity timeout (reset by body bytes and upload progress, T1/T3) plus a total limit.
+
+    Unlike QNAM it also runs while connecting, during the TLS handshake and while waiting for
+    headers (deliberate difference 5): the timer starts with the operation.
+    """
+
+    def __init__(self, manager: NetworkManager, reply: Reply, idle: float, total: float) -> None:
+        self.manager, self.reply, self.idle, self.total = manager, reply, idle, total
+        self.start = time.monotonic()
+        reply.extra["watchdog"] = self
+
+    def arm(self) -> None:
+        self.last = time.monotonic()
+        self._schedule()
+
+    def touch(self) -> None:
+        self.last = time.monotonic()
+
+    def _schedule(self) -> None:
+        now = time.monotonic()
+        deadlines = []
+        if self.idle > 0:
+            deadlines.append(self.last + self.idle)
+        if self.total > 0:
+            deadlines.append(self.start + self.total)
+        self.manager.loop.call_later(max(0.0, min(deadlines) - now) + 0.001, self._check)
+
+    def _check(self) -> None:
+        if self.reply.is_finished:
+            return
+        now = time.monotonic()
+        if (self.total > 0 and now >= self.start + self.total) or (self.idle > 0 and now >= self.last + self.idle):
+            self.manager._abort(self.reply, NetworkError.TimeoutError, "Operation timed out")
+        else:
+            self._schedule()
+
+
+def _req(request: Request | str) -> Request:
+    return Request(request) if isinstance(request, str) else request.copy()

@@ -1,0 +1,5 @@
+"""The transport: per-origin connection pools with our own queue, under httpx's transport API."""
+
+from core.transport.pool import OriginKey, Transport
+
+__all__ = ["OriginKey", "Transport"]

@@ -1,0 +1,64 @@
+"""Fixtures: real servers on 127.0.0.1 and a core manager on a fresh event loop."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
+
+import asyncio
+import tempfile
+from collections.abc import Iterator
+
+import pytest
+import trustme
+
+from tests.servers import HypercornServer
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def tls_files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    d = tmp_path_factory.mktemp("tls")
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    certfile, keyfile, cafile = d / "cert.pem", d / "key.pem", d / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(certfile))
+    for extra in cert.cert_chain_pems[1:]:
+        extra.write_to_path(str(certfile), append=True)
+    cert.private_key_pem.write_to_path(str(keyfile))
+    ca.cert_pem.write_to_path(str(cafile))
+    return {"cert": str(certfile), "key": str(keyfile), "ca": str(cafile)}
+
+
+@pytest.fixture(scope="session")
+def http_server() -> Iterator[HypercornServer]:
+    s = HypercornServer().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def https_server(tls_files: dict[str, str]) -> Iterator[HypercornServer]:
+    s = HypercornServer(certfile=tls_files["cert"], keyfile=tls_files["key"]).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def unix_server() -> Iterator[HypercornServer]:
+    d = tempfile.mkdtemp(prefix="courier-uds-")
+    s = HypercornServer(uds=os.path.join(d, "api.sock")).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    lp = asyncio.new_event_loop()
+    yield lp
+    lp.run_until_complete(lp.shutdown_asyncgens())
+    lp.close()
