@@ -15,6 +15,7 @@ from core import events as ev
 from core.body import Body, BodyLike, as_body
 from core.errors import CourierError, NetworkError
 from core.reply import Reply
+from core.questions import QuestionBoard
 from core.request import Attribute, Operation, RedirectPolicy, Request
 from core.transport import Transport
 
@@ -36,6 +37,7 @@ class NetworkManager:
         self.http2_cleartext_prior_knowledge = False
         self._finished_listeners: list[FinishedListener] = []
         self._active: set[Reply] = set()
+        self.questions = QuestionBoard()  # credentials, certificate errors, redirects: the app answers
 
     # -- QNAM's operations -----------------------------------------------------------------
     def get(self, request: Request | str, body: BodyLike = None) -> Reply:
@@ -152,6 +154,8 @@ class NetworkManager:
 
     def _abort(self, reply: Reply, code: NetworkError, message: str) -> None:
         task = reply._task
+        for question in list(reply.extra.get("questions", [])):
+            question.cancel()  # an aborted request cancels its open question
         self._finish(reply, code, message)
         if task is not None and not task.done():
             task.cancel()
