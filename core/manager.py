@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 from core import events as ev
 from core.body import Body, BodyLike, as_body
 from core.errors import CourierError, NetworkError
-from core.reply import Reply
 from core.questions import QuestionBoard
+from core.reply import Reply
 from core.request import Attribute, Operation, RedirectPolicy, Request
 from core.transport import Transport
 

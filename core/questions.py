@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from core.reply import Reply
@@ -20,7 +20,7 @@ A = TypeVar("A")
 
 
 @dataclass(eq=False)
-class Question(Generic[A]):
+class Question[A]:
     """Base class; subclasses add what the user must see. ``answer`` is the user's decision."""
 
     reply: Reply | None
