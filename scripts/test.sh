@@ -4,6 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 export QT_QPA_PLATFORM=offscreen
-.venv/bin/ruff check core app tests bench
+.venv/bin/ruff check .
 .venv/bin/mypy --strict core
 .venv/bin/python -m pytest -q "$@"
