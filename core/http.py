@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpcore
 import httpx
@@ -22,14 +22,15 @@ from core import headers as hdrs
 from core.body import Body
 from core.decompress import DEFAULT_THRESHOLD, Decompressor
 from core.errors import CourierError, NetworkError, error_for_status, error_string_for_status
+from core.redirects import REDIRECT_CODES, Redirector
 from core.reply import RedirectHop, Reply, TlsInfo
 from core.request import Attribute, RedirectPolicy
 from core.timings import HopTimings
 from core.transport import OriginKey
 from core.transport.backend import current_trace
 
-REDIRECT_CODES = (301, 302, 303, 305, 307, 308)
 PROGRESS_INTERVAL = 0.1
+REDIRECT_BODY_DRAIN = 64 * 1024  # read (and drop) a 3xx body up to this size to keep the connection
 
 _Manager = Any  # core.manager.NetworkManager (import cycle)
 
@@ -203,28 +204,6 @@ def map_exception(exc: BaseException, target: Target) -> CourierError:
     return CourierError(NetworkError.UnknownNetworkError, f"{type(exc).__name__}: {msg}")
 
 
-def _redirect_method(status: int, method: str) -> str:
-    """R1: 307/308 keep the method; 301/302/303/305 turn everything but HEAD into GET."""
-    if status in (307, 308) or method == "HEAD":
-        return method
-    return "GET"
-
-
-def _check_redirect(policy: RedirectPolicy, src: Target, dst: Target) -> None:
-    if dst.scheme not in ("http", "https", "unix+http"):
-        raise CourierError(NetworkError.ProtocolUnknownError, "Unknown protocol specified")
-    if dst.scheme == "unix+http" and src.scheme != "unix+http":
-        # Deliberate difference 2: a remote host can never redirect into a local socket.
-        raise CourierError(NetworkError.InsecureRedirectError, "Insecure redirect")
-    if policy is RedirectPolicy.NO_LESS_SAFE:
-        if (src.scheme == "https" and dst.scheme == "http") or \
-                (src.scheme == "unix+http" and dst.scheme != "unix+http"):
-            raise CourierError(NetworkError.InsecureRedirectError, "Insecure redirect")
-    elif policy is RedirectPolicy.SAME_ORIGIN and \
-            (src.scheme, src.host, src.explicit_port) != (dst.scheme, dst.host, dst.explicit_port):
-        raise CourierError(NetworkError.InsecureRedirectError, "Insecure redirect")
-
-
 async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
     req = reply.request
     method = reply.method
@@ -235,7 +214,7 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
         app_headers.append(("Authorization", f"Bearer {req.bearer_token}"))
     auto_decompress = not req.has_header("Accept-Encoding")  # E3
     policy: RedirectPolicy = req.attribute(Attribute.REDIRECT_POLICY, manager.redirect_policy)
-    remaining = req.maximum_redirects
+    redirector = Redirector(manager, reply, policy, req.maximum_redirects)
     store = bool(req.attribute(Attribute.STORE_BODY, True))
     threshold = int(req.attribute(Attribute.DECOMPRESSED_SAFETY_THRESHOLD, DEFAULT_THRESHOLD))
 
@@ -274,31 +253,21 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                     hop.connection.remote_address = f"{addr[0]}:{addr[1]}"
             status = response.status_code
             location = response.headers.get("location")
-            if status in REDIRECT_CODES and policy is not RedirectPolicy.MANUAL:
+            if status in REDIRECT_CODES and redirector.follows:
                 _set_meta(reply, response, target, key)
-                if not location:
-                    raise CourierError(NetworkError.ProtocolUnknownError, "Unknown protocol specified")  # R9
-                if remaining <= 0:
-                    raise CourierError(NetworkError.TooManyRedirectsError, "Too many redirects")  # R14
-                new_url = urljoin(target.url, location)
-                dst = Target(new_url)
-                _check_redirect(policy, target, dst)
-                remaining -= 1
+                dst_url = redirector.target(target.url, status, location)
+                dst = Target(dst_url)
                 reply.emit(ev.MetaDataChanged(reply))
-                new_method = _redirect_method(status, method)
-                reply.redirects.append(RedirectHop(target.url, status, location, method))
+                reply.redirects.append(RedirectHop(target.url, status, location or "", method))
+                await _discard_body(response)
                 hop.response_end = time.perf_counter()
-                await response.aclose()
-                if new_method in ("GET", "HEAD") and not (status == 308 and method == "GET"):
-                    body = None  # R2
-                    app_headers = [(k, v) for k, v in app_headers
-                                   if k.lower() not in ("content-type", "content-length")]
-                elif body is not None and not body.rewindable():
-                    raise CourierError(NetworkError.ContentReSendError, "Cannot resend the request body")
-                method = new_method
-                reply.url = new_url
-                target = dst
-                reply.emit(ev.Redirected(reply, new_url))
+                src_url = target.url
+                reply.url = dst_url  # R18: the reply's URL is the target when Redirected fires
+                reply.emit(ev.Redirected(reply, dst_url))
+                if not await redirector.allowed(src_url, dst_url, status, method):
+                    raise CourierError(NetworkError.OperationCanceledError, "Operation canceled")  # R18
+                nxt = redirector.next_hop(src_url, dst_url, status, method, body, app_headers)
+                method, body, app_headers, target = nxt.method, nxt.body, nxt.headers, dst
                 continue
             if status in REDIRECT_CODES and status != 305:
                 reply.redirection_target = location  # R15
@@ -312,6 +281,19 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
             return
         finally:
             await response.aclose()
+
+
+async def _discard_body(response: httpx.Response) -> None:
+    """Read a small 3xx body so the connection can be reused; a big one closes the connection."""
+    size = 0
+    try:
+        async for raw in response.aiter_raw():
+            size += len(raw)
+            if size > REDIRECT_BODY_DRAIN:
+                break
+    except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError):
+        pass
+    await response.aclose()
 
 
 def _queued(hop: HopTimings) -> None:

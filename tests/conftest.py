@@ -62,3 +62,6 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     yield lp
     lp.run_until_complete(lp.shutdown_asyncgens())
     lp.close()
+
+
+from tests.policy_servers import httpbin_server, policy_server, policy_tls_server  # noqa: E402, F401

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEventLoop, QTimer, QUrl
@@ -16,16 +17,23 @@ class QnamResult:
     headers: list[tuple[str, str]]
     body: bytes
     events: list[str] = field(default_factory=list)
+    url: str = ""
+    redirection_target: str | None = None
+    from_cache: bool | None = None
 
 
 def qnam_request(url: str, method: str = "GET", body: bytes | None = None,
                  headers: list[tuple[str, str]] | None = None, timeout_ms: int = 10000,
-                 manager: QNetworkAccessManager | None = None) -> QnamResult:
+                 manager: QNetworkAccessManager | None = None,
+                 prepare: Callable[[QNetworkRequest], None] | None = None,
+                 on_reply: Callable[[QNetworkReply], None] | None = None) -> QnamResult:
     assert QCoreApplication.instance() is not None, "needs the qapp fixture"
     mgr = manager or QNetworkAccessManager()
     req = QNetworkRequest(QUrl(url))
     for k, v in headers or []:
         req.setRawHeader(QByteArray(k.encode()), QByteArray(v.encode()))
+    if prepare is not None:
+        prepare(req)  # attributes, maximum redirects, ...
     data = QByteArray(body) if body is not None else None
     if method == "GET":
         reply = mgr.get(req) if data is None else mgr.get(req, data)
@@ -45,6 +53,8 @@ def qnam_request(url: str, method: str = "GET", body: bytes | None = None,
     reply.readyRead.connect(lambda: (events.append("ReadyRead"), chunks.append(bytes(reply.readAll().data()))))
     reply.errorOccurred.connect(lambda e: events.append("ErrorOccurred"))
     reply.redirected.connect(lambda u: events.append("Redirected"))
+    if on_reply is not None:
+        on_reply(reply)
     loop = QEventLoop()
     reply.finished.connect(lambda: (events.append("Finished"), loop.quit()))
     QTimer.singleShot(timeout_ms, loop.quit)
@@ -57,6 +67,10 @@ def qnam_request(url: str, method: str = "GET", body: bytes | None = None,
     err = reply.error()
     res = QnamResult(err.value if hasattr(err, "value") else int(err), reply.errorString(),
                      int(status) if status is not None else None, hdrs, b"".join(chunks), events)
+    res.url = reply.url().toString()
+    target = reply.attribute(QNetworkRequest.Attribute.RedirectionTargetAttribute)
+    res.redirection_target = target.toString() if target is not None else None
+    res.from_cache = reply.attribute(QNetworkRequest.Attribute.SourceIsFromCacheAttribute)
     reply.deleteLater()
     return res
 

@@ -87,8 +87,9 @@ class HypercornServer:
     """Runs the app on its own thread and loop; ``url`` is ready when ``start`` returns."""
 
     def __init__(self, certfile: str | None = None, keyfile: str | None = None,
-                 uds: str | None = None, h2c: bool = False) -> None:
+                 uds: str | None = None, h2c: bool = False, app: Any = None, mode: str | None = None) -> None:
         self.seen = Seen()
+        self.app, self.mode = app, mode  # another ASGI app (or a WSGI one with mode="wsgi")
         self.certfile, self.keyfile, self.uds = certfile, keyfile, uds
         self.port = 0
         self._stop: asyncio.Event | None = None
@@ -117,7 +118,7 @@ class HypercornServer:
         if self.certfile:
             cfg.certfile, cfg.keyfile = self.certfile, self.keyfile
             cfg.alpn_protocols = ["h2", "http/1.1"]
-        app = make_app(self.seen)
+        app = self.app or make_app(self.seen)
 
         def run() -> None:
             loop = asyncio.new_event_loop()
@@ -126,7 +127,8 @@ class HypercornServer:
 
             async def main() -> None:
                 assert self._stop is not None
-                task = loop.create_task(serve(app, cfg, shutdown_trigger=self._stop.wait))  # type: ignore[arg-type]
+                task = loop.create_task(serve(app, cfg, shutdown_trigger=self._stop.wait,
+                                              mode=self.mode))  # type: ignore[arg-type]
                 await asyncio.sleep(0.05)
                 self._ready.set()
                 await task
