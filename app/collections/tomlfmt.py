@@ -78,7 +78,7 @@ def multiline_string(s: str) -> str:
 
 
 def key(k: str) -> str:
-    return k if _BARE_KEY.match(k) else basic_string(k)
+    return k if _BARE_KEY.fullmatch(k) else basic_string(k)
 
 
 def scalar(v: Any) -> str:
