@@ -108,6 +108,7 @@ class _Tracer:
         elif name == "connection.connect_tcp.started" or name == "connection.connect_unix_socket.started":
             self.connected = True
             c.connect_start = now
+            c.reused = False  # a retry on a new connection after a stale kept-alive one
             self.reply.emit(ev.SocketStartedConnecting(self.reply))
         elif name in ("connection.connect_tcp.complete", "connection.connect_unix_socket.complete"):
             c.connect_end = now

@@ -80,6 +80,18 @@ class NetworkManager:
         self._start(reply, body)
         return reply
 
+    def connect_to_host(self, host: str, port: int = 80) -> Reply:
+        """Open one TCP connection to ``host:port`` in the pool, with no HTTP bytes (QNAM N2)."""
+        from core.preconnect import start_preconnect
+
+        return start_preconnect(self, "http", host, port, None)
+
+    def connect_to_host_encrypted(self, host: str, port: int = 443, peer_name: str | None = None) -> Reply:
+        """Open one TCP+TLS connection (ALPN offers h2) in the pool, with no HTTP bytes (QNAM N3)."""
+        from core.preconnect import start_preconnect
+
+        return start_preconnect(self, "https", host, port, peer_name)
+
     def add_finished_listener(self, listener: FinishedListener) -> None:
         """Manager-level ``finished(reply)``, called before the reply's own Finished event (L1)."""
         self._finished_listeners.append(listener)

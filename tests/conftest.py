@@ -64,4 +64,18 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     lp.close()
 
 
+@pytest.fixture(params=["asyncio", "uvloop"])
+def anyloop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop]:
+    """A fresh loop of each kind: the app's network thread runs uvloop, tests default to asyncio."""
+    if request.param == "uvloop":
+        import uvloop
+
+        lp = uvloop.new_event_loop()
+    else:
+        lp = asyncio.new_event_loop()
+    yield lp
+    lp.run_until_complete(lp.shutdown_asyncgens())
+    lp.close()
+
+
 from tests.policy_servers import httpbin_server, policy_server, policy_tls_server  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""The transport: per-origin connection pools with our own queue, under httpx's transport API."""
+"""The transport: per-origin connection pools with our own queue, under httpx's request/response API."""
 
 from core.transport.pool import OriginKey, Transport
 

@@ -1,25 +1,42 @@
 """Connection pools keyed like QNAM's (D5), with our own per-origin FIFO queue.
 
-httpcore's pool degrades badly when thousands of requests wait inside it (~55 req/s with 2000
-queued), so at most ``limit`` requests per origin enter it at once; the rest wait in our queue,
-whose wait is the "queued" timing phase. HTTP/1.1: 6 connections per origin (D4). HTTP/2 over one
-connection multiplexes up to 100 streams (D9, D18).
+Our own HTTP/1.1 (httptools) and HTTP/2 (h2) connections on asyncio protocols, behind httpx's
+request/response types. HTTP/1.1: at most 6 connections per origin (D4); HTTP/2 (ALPN ``h2``, or
+cleartext with prior knowledge) multiplexes up to 100 streams on one connection (D9, D18). While
+an https origin's first connection negotiates ALPN, its other requests wait for the answer. Every
+waiting request is in one FIFO queue per origin; the time spent there is the "queued" phase.
+
+New connections are opened inside the requesting task (so context variables such as
+``current_trace`` reach DNS/TCP/TLS hooks). An idempotent request without a body that finds its
+kept-alive connection closed before any response byte is retried once on a new connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpcore
 import httpx
 
-from core.transport.backend import TimedDNSBackend
+from core.errors import CourierError, NetworkError
+from core.transport.backend import TimedDNSBackend, TraceFn
+from core.transport.connect import TlsProvider, open_connection
+from core.transport.http2 import H2Connection
+from core.transport.http11 import H1Connection, Stale
+from core.transport.proxied import Gate, send_through_pool
 
 HTTP1_CONNECTIONS = 6
 HTTP2_STREAMS = 100
+KEEPALIVE_EXPIRY = 120.0  # D20
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+
+Conn = H1Connection | H2Connection
+ProxyPoolFactory = Callable[["OriginKey", "ssl.SSLContext | None", TimedDNSBackend], httpcore.AsyncConnectionPool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,80 +54,178 @@ class OriginKey:
     tls_profile: str = "default"
 
 
-class _Gate:
-    """A FIFO limit on concurrent requests per origin."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.active = 0
-        self.waiters: list[asyncio.Future[None]] = []
-
-    async def acquire(self) -> None:
-        if self.active < self.limit and not self.waiters:
-            self.active += 1
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters.append(fut)
-        try:
-            await fut
-        except asyncio.CancelledError:
-            if fut in self.waiters:
-                self.waiters.remove(fut)
-            elif fut.done() and not fut.cancelled():
-                self.release()
-            raise
-
-    def release(self) -> None:
-        while self.waiters:
-            fut = self.waiters.pop(0)
-            if not fut.done():
-                fut.set_result(None)
-                return
-        self.active -= 1
+class _Permit:
+    """Handed to a waiter: "open a connection yourself"."""
 
 
-class _Origin:
-    def __init__(self, key: OriginKey, ssl_context: ssl.SSLContext | None, backend: TimedDNSBackend) -> None:
+_PERMIT = _Permit()
+_Grant = Conn | _Permit
+
+
+class Origin:
+    """The pool of one origin key: live connections, idle HTTP/1.1 connections, the FIFO queue."""
+
+    def __init__(self, transport: Transport, key: OriginKey) -> None:
+        self.transport = transport
         self.key = key
-        http2 = key.http2 and (key.scheme == "https" or key.http2_direct)
-        self.gate = _Gate(HTTP2_STREAMS if key.http2_direct else HTTP1_CONNECTIONS)
-        self.pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl_context,
-            max_connections=HTTP1_CONNECTIONS,
-            max_keepalive_connections=HTTP1_CONNECTIONS,
-            keepalive_expiry=120.0,  # D20
-            http1=not key.http2_direct,
-            http2=http2,
-            uds=key.uds,
-            network_backend=backend,
-        )
+        self.loop = asyncio.get_running_loop()
+        self.conns: set[Conn] = set()
+        self.idle: list[H1Connection] = []
+        self.h2conn: H2Connection | None = None
+        self.opening = 0
+        self.waiters: deque[asyncio.Future[_Grant]] = deque()
+        self.h2_possible = key.http2 and (key.scheme == "https" or key.http2_direct)
+        self.mode = "h2" if key.http2_direct and key.scheme != "https" else ("unknown" if self.h2_possible else "h1")
 
+    def limit(self) -> int:
+        return HTTP1_CONNECTIONS if self.mode == "h1" else 1
 
-class _GatedStream(httpx.AsyncByteStream):
-    def __init__(self, stream: httpcore.Response, gate: _Gate) -> None:
-        self._stream = stream
-        self._gate: _Gate | None = gate
+    def _take(self) -> Conn | None:
+        if self.mode == "h2":
+            c = self.h2conn
+            if c is not None and c.has_capacity():
+                c.active += 1
+                return c
+            return None
+        now = self.loop.time()
+        while self.idle:
+            h1 = self.idle.pop()
+            if not h1.is_usable():
+                continue
+            if now - h1.idle_since > KEEPALIVE_EXPIRY:
+                h1.close()
+                continue
+            return h1
+        return None
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for part in self._stream.aiter_stream():
-            yield part
+    async def acquire(self, trace: TraceFn | None, on_queued: Callable[[], Any] | None) -> tuple[Conn, bool]:
+        """A connection to send on, and whether this task opened it."""
+        while True:
+            if not self.waiters:
+                got = self._take()
+                if got is not None:
+                    if on_queued is not None:
+                        on_queued()
+                    return got, False
+                if len(self.conns) + self.opening < self.limit():
+                    self.opening += 1
+                    if on_queued is not None:
+                        on_queued()
+                    return await self._open(trace), True
+            fut: asyncio.Future[_Grant] = self.loop.create_future()
+            self.waiters.append(fut)
+            try:
+                res = await fut
+            except asyncio.CancelledError:
+                if fut in self.waiters:
+                    self.waiters.remove(fut)
+                elif fut.done() and not fut.cancelled():
+                    self._give_back(fut.result())
+                raise
+            if on_queued is not None:
+                on_queued()
+            if isinstance(res, _Permit):
+                return await self._open(trace), True
+            return res, False
+
+    def _give_back(self, res: _Grant) -> None:
+        if isinstance(res, _Permit):
+            self.opening -= 1
+        elif isinstance(res, H2Connection):
+            res.active -= 1
+        else:
+            self.idle.append(res)
+        self._grant()
+
+    async def _open(self, trace: TraceFn | None) -> Conn:
+        key = self.key
+        try:
+            ctx = self.transport.ssl_context_for(key)
+            alpn = ["h2", "http/1.1"] if self.h2_possible and ctx is not None else ["http/1.1"]
+            tr, holder, chosen = await open_connection(key, ctx, self.transport.tls_provider, trace, alpn)
+        except BaseException:
+            self.opening -= 1
+            self._grant()
+            raise
+        self.opening -= 1
+        conn: Conn
+        if chosen == "h2" or (ctx is None and self.mode == "h2"):
+            h2c = H2Connection(self)
+            h2c.active = 1
+            self.mode = "h2"
+            self.h2conn = h2c
+            conn = h2c
+        else:
+            conn = H1Connection(self)
+            if self.mode == "unknown":
+                self.mode = "h1"
+        self.conns.add(conn)
+        holder.hand_over(tr, conn)
+        self._grant()
+        return conn
+
+    async def preconnect(self, trace: TraceFn | None) -> None:
+        """Open one warm connection (N2/N3) unless one is already there or on its way."""
+        if self.conns or self.opening:
+            return
+        self.opening += 1
+        conn = await self._open(trace)
+        self.release_new(conn)
+
+    def release_new(self, conn: Conn) -> None:
+        if isinstance(conn, H2Connection):
+            conn.active -= 1
+            conn.idle_since = self.loop.time()
+            self.release(conn)
+        elif conn.is_usable():
+            conn.idle_since = self.loop.time()
+            self.release(conn)
+
+    # -- called by connections -------------------------------------------------------------
+    def release(self, conn: Any) -> None:
+        if isinstance(conn, H1Connection) and conn.is_usable():
+            self.idle.append(conn)
+        self._grant()
+
+    def lost(self, conn: Any) -> None:
+        self.conns.discard(conn)
+        if conn in self.idle:
+            self.idle.remove(conn)
+        if conn is self.h2conn:
+            self.h2conn = None
+        self._grant()
+
+    def _grant(self) -> None:
+        waiters = self.waiters
+        while waiters:
+            if waiters[0].done():
+                waiters.popleft()
+                continue
+            got = self._take()
+            if got is None:
+                if len(self.conns) + self.opening < self.limit():
+                    self.opening += 1
+                    waiters.popleft().set_result(_PERMIT)
+                    continue
+                return
+            waiters.popleft().set_result(got)
 
     async def aclose(self) -> None:
-        try:
-            await self._stream.aclose()
-        finally:
-            if self._gate is not None:
-                self._gate.release()
-                self._gate = None
+        for c in list(self.conns):
+            c.close()
+        self.idle.clear()
 
 
 class Transport:
-    """Routes each request to its origin's pool. Requests carry their OriginKey in extensions."""
+    """Routes each request to its origin's pool."""
 
     def __init__(self, ssl_context_factory: object | None = None) -> None:
-        self._origins: dict[OriginKey, _Origin] = {}
-        self._backend = TimedDNSBackend()
+        self._origins: dict[OriginKey, Origin] = {}
         self._default_ssl: ssl.SSLContext | None = None
+        self._dns_backend = TimedDNSBackend()
+        self.tls_provider: TlsProvider | None = None
+        self.proxy_pool_factory: ProxyPoolFactory | None = None
+        self._proxy_pools: dict[OriginKey, tuple[httpcore.AsyncConnectionPool, Gate]] = {}
 
     def set_default_ssl_context(self, context: ssl.SSLContext) -> None:
         """Use ``context`` for https origins created from now on."""
@@ -119,53 +234,67 @@ class Transport:
     def ssl_context_for(self, key: OriginKey) -> ssl.SSLContext | None:
         if key.scheme != "https":
             return None
+        if self.tls_provider is not None:
+            return self.tls_provider.context_for(key)
         if self._default_ssl is None:
-            ctx = httpx.create_ssl_context()
-            self._default_ssl = ctx
+            self._default_ssl = httpx.create_ssl_context()
         return self._default_ssl
 
-    def _origin(self, key: OriginKey) -> _Origin:
+    def _origin(self, key: OriginKey) -> Origin:
         origin = self._origins.get(key)
         if origin is None:
-            origin = _Origin(key, self.ssl_context_for(key), self._backend)
+            origin = Origin(self, key)
             self._origins[key] = origin
         return origin
 
+    def _proxied_pool(self, key: OriginKey) -> tuple[httpcore.AsyncConnectionPool, Gate]:
+        """The httpcore pool for a proxied key, made by ``proxy_pool_factory`` (the proxy layer)."""
+        entry = self._proxy_pools.get(key)
+        if entry is None:
+            if self.proxy_pool_factory is None:
+                raise CourierError(NetworkError.UnknownProxyError, "Proxies are not supported here")
+            pool = self.proxy_pool_factory(key, self.ssl_context_for(key), self._dns_backend)
+            entry = (pool, Gate(HTTP1_CONNECTIONS))
+            self._proxy_pools[key] = entry
+        return entry
+
     async def send(self, key: OriginKey, request: httpx.Request, on_queued: object = None) -> httpx.Response:
+        queued = on_queued if callable(on_queued) else None
+        if key.proxy is not None:
+            pool, gate = self._proxied_pool(key)
+            return await send_through_pool(pool, gate, request, queued)
         origin = self._origin(key)
-        await origin.gate.acquire()
-        try:
-            if callable(on_queued):
-                on_queued()
-            assert isinstance(request.stream, httpx.AsyncByteStream)
-            req = httpcore.Request(
-                method=request.method,
-                url=httpcore.URL(
-                    scheme=request.url.raw_scheme if key.uds is None else b"http",
-                    host=request.url.raw_host if key.uds is None else key.host.encode(),
-                    port=request.url.port,
-                    target=request.url.raw_path,
-                ),
-                headers=request.headers.raw,
-                content=request.stream,
-                extensions=request.extensions,
+        trace = request.extensions.get("trace")
+        stream = request.stream
+        retry = request.method in IDEMPOTENT and isinstance(stream, httpx.ByteStream) and not b"".join(stream)
+        for attempt in (0, 1):
+            conn, new = await origin.acquire(trace, queued if attempt == 0 else None)
+            try:
+                ex = await conn.send(request, trace)
+            except Stale:
+                if attempt == 0 and retry and not new:
+                    continue
+                raise CourierError(NetworkError.RemoteHostClosedError, "Connection closed") from None
+            return httpx.Response(
+                status_code=ex.status, headers=ex.headers, stream=ex.body, request=request,
+                extensions={"http_version": ex.version, "reason_phrase": ex.reason, "network_stream": conn.stream},
             )
-            resp = await origin.pool.handle_async_request(req)
-        except BaseException:
-            origin.gate.release()
-            raise
-        return httpx.Response(
-            status_code=resp.status,
-            headers=resp.headers,
-            stream=_GatedStream(resp, origin.gate),
-            extensions=resp.extensions,
-            request=request,
-        )
+        raise AssertionError("unreachable")
+
+    async def preconnect(self, key: OriginKey) -> None:
+        """Open one connection (TCP, or TCP+TLS with ALPN) to ``key`` with no HTTP bytes (QNAM N2/N3)."""
+        from core.transport.backend import current_trace
+
+        await self._origin(key).preconnect(current_trace.get())
 
     async def clear(self) -> None:
         origins, self._origins = self._origins, {}
         for o in origins.values():
-            await o.pool.aclose()
+            await o.aclose()
+        pools, self._proxy_pools = self._proxy_pools, {}
+        for pool, _ in pools.values():
+            await pool.aclose()
 
     def connection_count(self) -> int:
-        return sum(len(o.pool.connections) for o in self._origins.values())
+        n = sum(len(o.conns) for o in self._origins.values())
+        return n + sum(len(p.connections) for p, _ in self._proxy_pools.values())

@@ -1,0 +1,376 @@
+"""HTTP/2 client connections with the h2 library: one connection multiplexes up to 100 streams.
+
+Settings like QNAM's (D18): server push off, a large receive window, 100 concurrent streams.
+Frames produced while handling one loop iteration are written together (one write per
+iteration), so many streams opened at once cost one syscall. Received data is acknowledged
+(WINDOW_UPDATE) as the consumer reads it, which gives per-stream back-pressure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+import h2.exceptions
+import h2.settings
+import httpx
+
+from core.errors import CourierError, NetworkError
+from core.transport.backend import NetStream, TraceFn
+from core.transport.http11 import MAX_FIELD_SIZE, MAX_FIELDS, MAX_HEAD_SIZE, ConnectionOwner, Stale
+from core.transport.stream import BodyStream
+
+STREAM_WINDOW = 16 * 1024 * 1024
+CONNECTION_WINDOW = 2**31 - 1
+MAX_STREAMS = 100
+_DROP = {b"host", b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"}
+_S = h2.settings.SettingCodes
+
+
+def _protocol_error(message: str) -> CourierError:
+    return CourierError(NetworkError.ProtocolFailure, message)
+
+
+class H2Stream:
+    __slots__ = ("body", "conn", "ended", "head", "headers", "id", "released", "request_done", "status")
+
+    def __init__(self, conn: H2Connection, stream_id: int) -> None:
+        self.conn = conn
+        self.id = stream_id
+        self.head: asyncio.Future[None] = conn.loop.create_future()
+        self.body = BodyStream(conn, stream_id)
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.ended = False
+        self.request_done = False
+        self.released = False
+
+    reason = b""
+    version = b"HTTP/2"
+
+    def fail(self, err: BaseException) -> None:
+        if not self.head.done():
+            self.head.set_exception(err)
+        else:
+            self.body.fail(err)
+
+
+class H2Connection(asyncio.Protocol):
+    http2 = True
+
+    def __init__(self, owner: ConnectionOwner) -> None:
+        self.owner = owner
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.stream: NetStream | None = None
+        self.closed = False
+        self.goaway = False
+        self.active = 0  # streams reserved or running (maintained with the owner)
+        self.max_streams = MAX_STREAMS
+        self.idle_since = 0.0
+        self.served = 0
+        self.streams: dict[int, H2Stream] = {}
+        self._gone = False
+        self._flush_pending = False
+        self._window_waiters: list[asyncio.Future[None]] = []
+        self._write_paused = False
+        self._drain: asyncio.Future[None] | None = None
+        cfg = h2.config.H2Configuration(client_side=True, header_encoding=None,
+                                        validate_outbound_headers=False, normalize_outbound_headers=False)
+        self.h2 = h2.connection.H2Connection(config=cfg)
+        self.h2.local_settings = h2.settings.Settings(client=True, initial_values={
+            _S.ENABLE_PUSH: 0, _S.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
+            _S.INITIAL_WINDOW_SIZE: STREAM_WINDOW, _S.MAX_HEADER_LIST_SIZE: MAX_HEAD_SIZE})
+        del self.h2.local_settings[_S.ENABLE_CONNECT_PROTOCOL]
+
+    # -- asyncio.Protocol ------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        tr: asyncio.Transport = transport  # type: ignore[assignment]  # uvloop's are not subclasses
+        self.transport = tr
+        self.stream = NetStream(transport)
+        self.h2.initiate_connection()
+        self.h2.increment_flow_control_window(CONNECTION_WINDOW - 65535)
+        tr.write(self.h2.data_to_send())
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            events: list[Any] = self.h2.receive_data(data)
+        except h2.exceptions.ProtocolError as exc:
+            self._fail_all(_protocol_error(f"HTTP/2 protocol error: {exc}"))
+            self.close()
+            return
+        for e in events:
+            t = type(e)
+            if t is h2.events.DataReceived:
+                s = self.streams.get(e.stream_id)
+                n = len(e.data)
+                extra = (e.flow_controlled_length or 0) - n
+                if s is not None and not s.body.done:
+                    s.body.feed(e.data)
+                    if extra > 0:
+                        self.h2.acknowledge_received_data(extra, e.stream_id)
+                elif e.flow_controlled_length:
+                    self.h2.acknowledge_received_data(e.flow_controlled_length, e.stream_id)
+            elif t is h2.events.ResponseReceived:
+                s = self.streams.get(e.stream_id)
+                if s is not None:
+                    self._head(s, e.headers)
+            elif t is h2.events.StreamEnded:
+                s = self.streams.get(e.stream_id)
+                if s is not None:
+                    s.ended = True
+                    if not s.head.done():
+                        s.fail(_protocol_error("HTTP/2 stream ended without a response"))
+                    s.body.finish()
+                    if s.request_done:
+                        self._release(s)
+            elif t is h2.events.StreamReset:
+                s = self.streams.get(e.stream_id)
+                if s is not None:
+                    s.ended = True
+                    if e.error_code == h2.errors.ErrorCodes.REFUSED_STREAM and not s.head.done():
+                        s.fail(Stale())
+                    else:
+                        s.fail(_protocol_error(f"HTTP/2 stream reset by the server ({e.error_code!s})"))
+                    self._release(s)
+            elif t is h2.events.ConnectionTerminated:
+                self.goaway = True
+                last = e.last_stream_id if e.last_stream_id is not None else 0
+                for s in list(self.streams.values()):
+                    if s.id > last and not s.head.done():
+                        s.fail(Stale())
+                    elif not s.body.done:
+                        s.fail(CourierError(NetworkError.RemoteHostClosedError, "Connection closed"))
+                self.close()
+            elif t is h2.events.RemoteSettingsChanged:
+                ch = e.changed_settings.get(_S.MAX_CONCURRENT_STREAMS)
+                if ch is not None:
+                    self.max_streams = max(1, min(MAX_STREAMS, ch.new_value))
+                self._wake_window()
+            elif t is h2.events.WindowUpdated:
+                self._wake_window()
+        self._flush()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        for s in list(self.streams.values()):
+            if not s.head.done():
+                s.fail(Stale())
+            elif not s.body.done:
+                s.fail(CourierError(NetworkError.RemoteHostClosedError, "Connection closed"))
+        self.streams.clear()
+        self._wake_window()
+        d = self._drain
+        if d is not None and not d.done():
+            d.set_result(None)
+        self._gone_now()
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        d = self._drain
+        if d is not None and not d.done():
+            d.set_result(None)
+
+    # -- BodyOwner -------------------------------------------------------------------------
+    def body_pause(self, body: BodyStream) -> None:
+        pass  # the stream's flow-control window is the limit
+
+    def body_resume(self, body: BodyStream) -> None:
+        pass
+
+    def body_consumed(self, body: BodyStream, size: int) -> None:
+        if not self.closed:
+            self.h2.acknowledge_received_data(size, body.stream_id)
+            self._flush_soon()
+
+    def body_abandoned(self, body: BodyStream) -> None:
+        s = self.streams.get(body.stream_id)
+        if s is not None:
+            self._reset(s)
+
+    # -- internals -------------------------------------------------------------------------
+    def _head(self, s: H2Stream, headers: list[tuple[bytes, bytes]]) -> None:
+        if len(headers) > MAX_FIELDS + 1:
+            s.fail(_protocol_error(f"Response has more than {MAX_FIELDS} header fields"))
+            self._reset(s)
+            return
+        status = 0
+        out: list[tuple[bytes, bytes]] = []
+        for name, value in headers:
+            if len(name) + len(value) > MAX_FIELD_SIZE:
+                s.fail(_protocol_error(f"Response header field {name[:40]!r} is larger than 100 KiB"))
+                self._reset(s)
+                return
+            if name[:1] == b":":
+                if name == b":status":
+                    status = int(value)
+            else:
+                out.append((name, value))
+        s.status = status
+        s.headers = out
+        if not s.head.done():
+            s.head.set_result(None)
+
+    def _reset(self, s: H2Stream) -> None:
+        if not s.ended and not self.closed:
+            s.ended = True
+            try:
+                self.h2.reset_stream(s.id, h2.errors.ErrorCodes.CANCEL)
+            except h2.exceptions.ProtocolError:
+                pass
+            self._flush_soon()
+        s.ended = True
+        s.body.finish()
+        self._release(s)
+
+    def _release(self, s: H2Stream) -> None:
+        if s.released:
+            return
+        s.released = True
+        self.streams.pop(s.id, None)
+        if self.closed:
+            return
+        self.active -= 1
+        if self.active == 0:
+            self.idle_since = self.loop.time()
+        self.owner.release(self)
+
+    def _fail_all(self, err: BaseException) -> None:
+        for s in list(self.streams.values()):
+            s.fail(err)
+
+    def _flush(self) -> None:
+        self._flush_pending = False
+        if self.closed or self.transport is None:
+            return
+        data = self.h2.data_to_send()
+        if data:
+            self.transport.write(data)
+
+    def _flush_soon(self) -> None:
+        if not self._flush_pending:
+            self._flush_pending = True
+            self.loop.call_soon(self._flush)
+
+    def _wake_window(self) -> None:
+        waiters, self._window_waiters = self._window_waiters, []
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    def has_capacity(self) -> bool:
+        return not self.closed and not self.goaway and self.active < self.max_streams
+
+    def is_usable(self) -> bool:
+        return not self.closed and not self.goaway
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+        self._gone_now()
+
+    def _gone_now(self) -> None:
+        if not self._gone:
+            self._gone = True
+            self.owner.lost(self)
+
+    async def _send_data(self, s: H2Stream, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            if self.closed or s.ended:
+                return
+            try:
+                window = min(self.h2.local_flow_control_window(s.id), self.h2.max_outbound_frame_size)
+            except h2.exceptions.StreamClosedError:
+                return
+            if window <= 0:
+                fut = self.loop.create_future()
+                self._window_waiters.append(fut)
+                await fut
+                continue
+            self.h2.send_data(s.id, bytes(view[:window]))
+            view = view[window:]
+            self._flush_soon()
+            if self._write_paused:
+                fut = self.loop.create_future()
+                self._drain = fut
+                await fut
+
+    async def send(self, request: httpx.Request, trace: TraceFn | None) -> H2Stream:
+        if self.closed or self.goaway:
+            raise Stale()
+        if trace is not None:
+            await trace("http2.send_request_headers.started", {"request": request})
+        if self.closed or self.goaway:
+            raise Stale()
+        url = request.url
+        authority = request.headers.get("host") or url.netloc.decode("ascii")
+        headers = [(b":method", request.method.encode("ascii")), (b":authority", authority.encode("latin-1")),
+                   (b":scheme", url.raw_scheme), (b":path", url.raw_path)]
+        for name, value in request.headers.raw:
+            low = name.lower()
+            if low not in _DROP:
+                headers.append((low, value))
+        stream = request.stream
+        body: bytes | None = b"".join(stream) if isinstance(stream, httpx.ByteStream) else None
+        sid = self.h2.get_next_available_stream_id()
+        s = H2Stream(self, sid)
+        self.streams[sid] = s
+        self.served += 1
+        try:
+            try:
+                self.h2.send_headers(sid, headers, end_stream=body == b"")
+            except h2.exceptions.ProtocolError as exc:
+                raise _protocol_error(f"HTTP/2 protocol error: {exc}") from exc
+            self._flush_soon()
+            if trace is not None:
+                await trace("http2.send_request_headers.complete", {"request": request, "stream_id": sid})
+                await trace("http2.send_request_body.started", {"request": request, "stream_id": sid})
+            if body != b"":
+                if body is not None:
+                    await self._send_data(s, body)
+                else:
+                    assert isinstance(stream, httpx.AsyncByteStream)
+                    async for chunk in stream:
+                        if self.closed or s.ended:
+                            break
+                        if chunk:
+                            await self._send_data(s, chunk)
+                if not self.closed and not s.ended:
+                    self.h2.end_stream(sid)
+                    self._flush_soon()
+            s.request_done = True
+            if s.ended and not self.closed:
+                self._release(s)
+            if trace is not None:
+                await trace("http2.send_request_body.complete", {"request": request, "stream_id": sid})
+                await trace("http2.receive_response_headers.started", {"request": request, "stream_id": sid})
+            await s.head
+        except BaseException:
+            if not s.head.done() or s.head.cancelled():
+                self._reset(s)
+            elif not s.released and self.closed:
+                s.released = True
+            raise
+        if trace is not None:
+            await trace("http2.receive_response_headers.complete",
+                        {"request": request, "stream_id": sid,
+                         "return_value": (b"HTTP/2", s.status, b"", s.headers)})
+        return s
+
+    def __repr__(self) -> str:
+        return f"<H2Connection active={self.active} closed={self.closed}>"
+
+
+__all__ = ["H2Connection", "H2Stream", "Stale"]
+
+

@@ -1,0 +1,106 @@
+"""A response body as httpx sees it: chunks in arrival order, with back-pressure on the connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import httpx
+
+HIGH_WATER = 8 * 1024 * 1024  # stop reading the socket when this much waits for the consumer
+LOW_WATER = 2 * 1024 * 1024
+
+
+class BodyOwner(Protocol):
+    def body_pause(self, body: BodyStream) -> None: ...
+
+    def body_resume(self, body: BodyStream) -> None: ...
+
+    def body_consumed(self, body: BodyStream, size: int) -> None: ...
+
+    def body_abandoned(self, body: BodyStream) -> None: ...
+
+
+class BodyStream(httpx.AsyncByteStream):
+    """Filled by a connection's protocol (``feed``/``finish``/``fail``), read with ``aiter_raw``.
+
+    Bytes that arrived before an error are delivered before the error is raised (QNAM X9).
+    ``aclose`` before the end gives the connection back as unusable (it is closed).
+    """
+
+    __slots__ = ("_buffered", "_chunks", "_closed", "_done", "_error", "_owner", "_paused", "_waiter",
+                 "stream_id")
+
+    def __init__(self, owner: BodyOwner, stream_id: int = 0) -> None:
+        self._owner = owner
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._done = False
+        self._error: BaseException | None = None
+        self._paused = False
+        self._closed = False
+        self.stream_id = stream_id
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > HIGH_WATER and not self._paused:
+            self._paused = True
+            self._owner.body_pause(self)
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    def finish(self) -> None:
+        self._done = True
+        self._wake()
+
+    def fail(self, exc: BaseException) -> None:
+        if not self._done and self._error is None:
+            self._error = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None:
+            self._waiter = None
+            if not w.done():
+                w.set_result(None)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._chunks
+        while True:
+            if chunks:
+                data = chunks.popleft()
+                self._buffered -= len(data)
+                self._owner.body_consumed(self, len(data))
+                if self._paused and self._buffered < LOW_WATER:
+                    self._paused = False
+                    self._owner.body_resume(self)
+                yield data
+            elif self._error is not None:
+                raise self._error
+            elif self._done:
+                return
+            else:
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiter = waiter
+                await waiter
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if not self._done:
+            self._done = True
+            self._owner.body_abandoned(self)
+        self._chunks.clear()

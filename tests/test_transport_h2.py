@@ -1,0 +1,165 @@
+"""HTTP/2 multiplexing, TLS hooks and preconnect of our transport, against hypercorn on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any
+
+import pytest
+
+from core import NetworkError, NetworkManager, Request
+from core.errors import CourierError
+from core.request import Attribute
+from tests.servers import HypercornServer, RawServer, read_request
+from tests.test_transport import run
+
+
+def trusting(tls_files: dict[str, str]) -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=tls_files["ca"])
+
+
+def test_h2_multiplexes_many_requests_on_one_connection(anyloop, https_server: HypercornServer, tls_files) -> None:
+    before = {tuple(c) for c in https_server.seen.connections}
+
+    async def go(m: NetworkManager) -> None:
+        m.transport.set_default_ssl_context(trusting(tls_files))
+        replies = [m.get(https_server.url + f"/echo?{i}") for i in range(150)]
+        for r in replies:
+            await r.wait()
+            assert r.error is NetworkError.NoError, r.error_string
+            assert r.http_version == "HTTP/2" and b'"GET"' in r.content()
+        assert sum(1 for r in replies if not r.timings.hops[0].connection.reused) == 1
+        big = await m.get(https_server.url + f"/bytes/{40 * 1024 * 1024}").wait()  # > the stream window
+        assert big.error is NetworkError.NoError and big.body.size == 40 * 1024 * 1024
+        up = await m.post(https_server.url + "/echo", b"u" * 300_000).wait()
+        assert up.error is NetworkError.NoError and https_server.seen.requests[-1]["body"] == b"u" * 300_000
+        assert m.transport.connection_count() == 1
+
+    run(anyloop, go)
+    assert len({tuple(c) for c in https_server.seen.connections} - before) == 1
+
+
+def test_h2c_with_prior_knowledge(anyloop, http_server: HypercornServer) -> None:
+    async def go(m: NetworkManager) -> None:
+        req = Request(http_server.url + "/echo", attributes={Attribute.HTTP2_DIRECT: True})
+        rs = [m.get(req) for _ in range(5)]
+        for r in rs:
+            await r.wait()
+            assert r.error is NetworkError.NoError, r.error_string
+            assert r.http_version == "HTTP/2"
+        assert m.transport.connection_count() == 1
+
+    run(anyloop, go)
+
+
+def test_h2_abort_resets_only_that_stream(anyloop, https_server: HypercornServer, tls_files) -> None:
+    async def go(m: NetworkManager) -> None:
+        m.transport.set_default_ssl_context(trusting(tls_files))
+        big = m.get(https_server.url + f"/bytes/{30 * 1024 * 1024}")
+        got = asyncio.Event()
+        big.subscribe(lambda e: got.set() if type(e).__name__ == "ReadyRead" else None)
+        await got.wait()
+        big.abort()
+        r = await m.get(https_server.url + "/echo").wait()
+        assert r.error is NetworkError.NoError and r.timings.hops[0].connection.reused
+
+    run(anyloop, go)
+
+
+class Provider:
+    def __init__(self, ctx: ssl.SSLContext, refuse: bool = False) -> None:
+        self.ctx, self.refuse = ctx, refuse
+        self.handshakes: list[str | None] = []
+
+    def context_for(self, key: Any) -> ssl.SSLContext:
+        return self.ctx
+
+    async def after_handshake(self, key: Any, ssl_object: ssl.SSLObject) -> None:
+        self.handshakes.append(ssl_object.version())
+        if self.refuse:
+            raise CourierError(NetworkError.SslHandshakeFailedError, "Refused by the TLS provider")
+
+
+def test_tls_provider_sees_each_new_handshake_before_any_request(anyloop, https_server: HypercornServer,
+                                                                  tls_files) -> None:
+    provider = Provider(trusting(tls_files))
+    refusing = Provider(trusting(tls_files), refuse=True)
+
+    async def go(m: NetworkManager) -> None:
+        m.transport.tls_provider = provider
+        for http2 in (True, False):
+            for _ in range(2):
+                req = Request(https_server.url + "/echo", attributes={Attribute.HTTP2_ALLOWED: http2})
+                r = await m.get(req).wait()
+                assert r.error is NetworkError.NoError, r.error_string
+        assert len(provider.handshakes) == 2 and provider.handshakes[0] and provider.handshakes[0].startswith("TLS")
+        count = len(https_server.seen.requests)
+        m.transport.tls_provider = refusing
+        r = await m.get(Request(https_server.url + "/echo", peer_verify_name="localhost")).wait()
+        assert r.error is NetworkError.SslHandshakeFailedError and "Refused" in r.error_string
+        assert len(https_server.seen.requests) == count and len(refusing.handshakes) == 1
+
+    run(anyloop, go)
+
+
+def test_preconnect_opens_one_connection_without_http_bytes(anyloop) -> None:
+    got: list[bytes] = []
+
+    def handler(conn: Any) -> None:
+        while True:
+            req = read_request(conn)
+            if not req:
+                return
+            got.append(req)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    srv = RawServer(handler)
+    finished: list[str] = []
+
+    async def go(m: NetworkManager) -> None:
+        m.add_finished_listener(lambda r: finished.append(r.url))
+        pre = m.connect_to_host("127.0.0.1", srv.port)
+        await pre.wait()
+        assert pre.error is NetworkError.NoError
+        await asyncio.sleep(0.1)
+        assert srv.accepted == 1 and got == []
+        r = await m.get(srv.url + "/").wait()
+        assert r.content() == b"ok" and r.timings.hops[0].connection.reused
+
+    try:
+        run(anyloop, go)
+    finally:
+        srv.close()
+    assert finished[0] == f"preconnect-http://127.0.0.1:{srv.port}" and srv.accepted == 1 and len(got) == 1
+
+
+def test_encrypted_preconnect_then_reuse(anyloop, https_server: HypercornServer, tls_files) -> None:
+    async def go(m: NetworkManager) -> None:
+        m.transport.set_default_ssl_context(trusting(tls_files))
+        count = len(https_server.seen.requests)
+        pre = await m.connect_to_host_encrypted("127.0.0.1", https_server.port).wait()
+        assert pre.error is NetworkError.NoError and pre.url.startswith("preconnect-https://")
+        assert pre.timings.hops[0].phases()["tls"] is not None
+        assert len(https_server.seen.requests) == count and m.transport.connection_count() == 1
+        r = await m.get(https_server.url + "/echo").wait()
+        assert r.http_version == "HTTP/2" and r.timings.hops[0].connection.reused
+        assert m.transport.connection_count() == 1
+
+    run(anyloop, go)
+
+
+@pytest.mark.parametrize("port_open", [False])
+def test_preconnect_failure_finishes_with_the_error(anyloop, port_open: bool) -> None:
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+
+    async def go(m: NetworkManager) -> None:
+        pre = await m.connect_to_host("127.0.0.1", port).wait()
+        assert pre.is_finished and pre.error is NetworkError.ConnectionRefusedError
+
+    run(anyloop, go)
