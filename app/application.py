@@ -15,12 +15,17 @@ def run_gui(quit_after: float | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Courier")
     app.setOrganizationName("Courier")
+    from app.dialogs import AppContext, install_dialogs
     from app.ui.main_window import MainWindow
 
+    context = AppContext()
     manager = QtNetworkManager()
     window = MainWindow(manager)
+    dialogs = install_dialogs(context, manager, window)
     window.show()
+    app.aboutToQuit.connect(dialogs.close)
     app.aboutToQuit.connect(manager.close)
+    app.aboutToQuit.connect(context.close)
     if quit_after is not None:
         QTimer.singleShot(int(quit_after * 1000), app.quit)
     return app.exec()

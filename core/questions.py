@@ -44,6 +44,12 @@ class Question[A]:
         if self._future is not None and not self._future.done():
             self._future.cancel()
 
+    def add_done_callback(self, callback: Callable[[Question[A]], None]) -> None:
+        """Call ``callback(self)`` on the loop's thread once the question is answered or cancelled
+        (the app closes a dialog whose request was aborted)."""
+        assert self._future is not None, "ask() the question first"
+        self._future.add_done_callback(lambda _f: callback(self))
+
     @property
     def answered(self) -> bool:
         return self._future is not None and self._future.done()

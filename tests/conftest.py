@@ -15,6 +15,8 @@ import trustme
 
 from tests.servers import HypercornServer
 
+pytest_plugins = ["tests.keyring_service"]  # keyring_service, no_keyring fixtures
+
 
 @pytest.fixture(scope="session")
 def ca() -> trustme.CA:

@@ -1,0 +1,218 @@
+"""The user's settings: typed, validated, persisted as a small JSON file in the data directory.
+
+Secrets never go here: the manual proxy's password and PKCS#12 passwords live in the system
+keyring (``app.secrets``); this file holds names only. A file that cannot be read is kept aside
+(``settings.json.corrupt-<time>``) and the defaults are used, so nothing the user wrote is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+FORMAT_VERSION = 1
+SETTINGS_FILE = "settings.json"
+
+
+def data_dir() -> Path:
+    """Where app state lives: ``$COURIER_DATA_DIR`` or the platform's user data directory."""
+    override = os.environ.get("COURIER_DATA_DIR")
+    if override:
+        return Path(override)
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("Courier", appauthor=False))
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+class ProxyMode(enum.StrEnum):
+    NONE = "none"
+    SYSTEM = "system"  # environment variables (http_proxy, https_proxy, all_proxy, no_proxy)
+    MANUAL = "manual"
+    PAC = "pac"
+
+
+class ProxyType(enum.StrEnum):
+    HTTP = "http"
+    SOCKS5 = "socks5"
+
+
+class RedirectChoice(enum.StrEnum):
+    MANUAL = "manual"
+    NO_LESS_SAFE = "no-less-safe"
+    SAME_ORIGIN = "same-origin"
+    USER_VERIFIED = "user-verified"
+
+
+class CacheLoad(enum.StrEnum):
+    ALWAYS_NETWORK = "always-network"
+    PREFER_NETWORK = "prefer-network"
+    PREFER_CACHE = "prefer-cache"
+    ALWAYS_CACHE = "always-cache"
+
+
+class TrustStore(enum.StrEnum):
+    SYSTEM = "system"
+    CERTIFI = "certifi"
+
+
+@dataclass
+class ClientCertificate:
+    """A client certificate offered to ``host``; a PKCS#12 password, if any, is in the keyring."""
+
+    host: str
+    cert_file: str
+    key_file: str = ""
+
+
+@dataclass
+class Settings:
+    proxy_mode: ProxyMode = ProxyMode.SYSTEM
+    proxy_type: ProxyType = ProxyType.HTTP
+    proxy_host: str = ""
+    proxy_port: int = 8080
+    proxy_user: str = ""  # the password is in the keyring (CredentialKey.for_configured_proxy)
+    proxy_remote_dns: bool = True  # socks5h: the proxy resolves host names
+    no_proxy: str = "localhost, 127.0.0.1, ::1"
+    pac_url: str = ""
+    redirect_policy: RedirectChoice = RedirectChoice.NO_LESS_SAFE
+    max_redirects: int = 50
+    hsts_enabled: bool = True
+    cache_enabled: bool = False
+    cache_size_mb: int = 50
+    cache_load_control: CacheLoad = CacheLoad.PREFER_NETWORK
+    transfer_timeout: float = 30.0  # seconds of inactivity; 0 = none
+    http2_allowed: bool = True
+    trust_store: TrustStore = TrustStore.SYSTEM
+    extra_ca_files: list[str] = field(default_factory=list)
+    client_certificates: list[ClientCertificate] = field(default_factory=list)
+    tls_keylog_enabled: bool = False
+    tls_keylog_path: str = ""
+
+    # -- persistence -----------------------------------------------------------------------
+    def to_json(self) -> bytes:
+        data: dict[str, Any] = {"version": FORMAT_VERSION}
+        data.update(asdict(self))
+        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> tuple[Settings, list[str]]:
+        """Build settings from parsed JSON; bad values fall back to defaults, with a note each."""
+        out = cls()
+        notes: list[str] = []
+        for f in fields(cls):
+            if f.name not in data:
+                continue
+            raw = data[f.name]
+            try:
+                setattr(out, f.name, _coerce(f.name, getattr(out, f.name), raw))
+            except (TypeError, ValueError) as exc:
+                notes.append(f"{f.name}: {exc}; using the default")
+        return out, notes
+
+    def validate(self) -> list[str]:
+        """Problems a user must fix before the settings can be applied (empty when fine)."""
+        problems = []
+        if self.proxy_mode is ProxyMode.MANUAL and not self.proxy_host.strip():
+            problems.append("Manual proxy: enter the proxy's host name.")
+        if not 1 <= self.proxy_port <= 65535:
+            problems.append("Manual proxy: the port must be between 1 and 65535.")
+        if self.proxy_mode is ProxyMode.PAC and not self.pac_url.strip():
+            problems.append("Automatic proxy configuration: enter the PAC file's URL.")
+        if self.tls_keylog_enabled and not self.tls_keylog_path.strip():
+            problems.append("TLS key log: choose the file to write the keys to.")
+        if self.transfer_timeout < 0 or self.max_redirects < 0 or self.cache_size_mb < 0:
+            problems.append("Timeouts, sizes and counts cannot be negative.")
+        return problems
+
+
+def _coerce(name: str, default: Any, raw: Any) -> Any:
+    if isinstance(default, enum.Enum):
+        return type(default)(raw)
+    if isinstance(default, bool):
+        if not isinstance(raw, bool):
+            raise TypeError(f"expected true or false, got {raw!r}")
+        return raw
+    if isinstance(default, int):
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise TypeError(f"expected a whole number, got {raw!r}")
+        return raw
+    if isinstance(default, float):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise TypeError(f"expected a number, got {raw!r}")
+        return float(raw)
+    if isinstance(default, str):
+        if not isinstance(raw, str):
+            raise TypeError(f"expected text, got {raw!r}")
+        return raw
+    if name == "extra_ca_files":
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise TypeError("expected a list of file names")
+        return list(raw)
+    if name == "client_certificates":
+        if not isinstance(raw, list):
+            raise TypeError("expected a list")
+        return [ClientCertificate(host=str(c["host"]), cert_file=str(c["cert_file"]),
+                                  key_file=str(c.get("key_file", ""))) for c in raw]
+    raise TypeError(f"unknown setting {name}")
+
+
+class SettingsFile:
+    """Loads and saves ``Settings`` at ``path`` (atomic writes; a broken file is kept aside)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.notes: list[str] = []  # what went wrong while loading, in the user's words
+
+    @classmethod
+    def in_data_dir(cls, directory: Path | None = None) -> SettingsFile:
+        return cls((directory or data_dir()) / SETTINGS_FILE)
+
+    def load(self) -> Settings:
+        self.notes = []
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return Settings()
+        except OSError as exc:
+            self.notes.append(f"Could not read {self.path}: {exc.strerror}; using the defaults.")
+            return Settings()
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as exc:
+            kept = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
+            with contextlib.suppress(OSError):
+                os.replace(self.path, kept)
+            self.notes.append(f"{self.path} was not valid ({exc}); it was kept as {kept.name} "
+                              "and the defaults are used.")
+            return Settings()
+        settings, notes = Settings.from_dict(data)
+        self.notes.extend(notes)
+        return settings
+
+    def save(self, settings: Settings) -> None:
+        atomic_write(self.path, settings.to_json())

@@ -1,0 +1,162 @@
+"""The certificate-error dialog: what is wrong in plain words, the chain, and the user's decision.
+
+Buttons: Cancel (the default: Enter or Esc never trusts by accident), Proceed once, Always trust
+this certificate for this host. ``decision`` holds the choice after the dialog closes. Shown with
+``open()``: no nested event loop.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.prompts import CertDecision, CertificateView, CertPrompt
+from app.ui.dialog_look import banner, headline, monospace, muted
+
+
+def _date(d: dt.datetime) -> str:
+    return d.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class CertDialog(QDialog):
+    def __init__(self, prompt: CertPrompt, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.prompt = prompt
+        self.decision = CertDecision.CANCEL
+        where = f"{prompt.host}:{prompt.port}"
+        self.setWindowTitle(f"Certificate problem — {where}")
+        self.setObjectName("certDialog")
+        self.resize(760, 560)
+
+        icon = QLabel()
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(44, 44))
+        icon.setAlignment(Qt.AlignmentFlag.AlignTop)
+        text = QVBoxLayout()
+        text.addWidget(headline(f"Courier could not verify the identity of {where}"))
+        text.addWidget(muted("Someone could be impersonating the server, or the server is misconfigured. "
+                             "Look at the certificate before you continue."))
+        top = QHBoxLayout()
+        top.addWidget(icon)
+        top.addLayout(text, 1)
+
+        self.error_labels: list[QLabel] = []
+        problems = QVBoxLayout()
+        for error in prompt.errors:
+            label = banner(f"<b>{_esc(error.text)}</b><br><span style='font-family: monospace'>"
+                           f"{_esc(error.name)}</span>"
+                           + (f" — {_esc(error.detail)}" if error.detail and error.detail != error.text else ""),
+                           "error")
+            label.setTextFormat(Qt.TextFormat.RichText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.error_labels.append(label)
+            problems.addWidget(label)
+
+        self.chain = QListWidget()
+        self.chain.setObjectName("chain")
+        for depth, cert in enumerate(prompt.chain):
+            role = "server" if depth == 0 else ("root" if cert.self_signed else "intermediate")
+            item = QListWidgetItem(f"{'   ' * depth}{cert.short_name}\n{'   ' * depth}{role}")
+            item.setToolTip(cert.subject)
+            self.chain.addItem(item)
+        self.chain.setMinimumWidth(200)
+        self.details = _CertDetails()
+        self.chain.currentRowChanged.connect(self._show_certificate)
+        split = QSplitter()
+        split.addWidget(self.chain)
+        split.addWidget(self.details)
+        split.setStretchFactor(1, 1)
+        split.setSizes([220, 520])
+        chain_box = QGroupBox("Certificate chain (server first)")
+        chain_lay = QVBoxLayout(chain_box)
+        chain_lay.addWidget(split)
+
+        self.buttons = QDialogButtonBox()
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.once_button = QPushButton("Proceed once")
+        self.once_button.setToolTip("Continue this time only; Courier asks again for a new connection.")
+        self.always_button = QPushButton("Always trust this certificate for this host")
+        self.always_button.setToolTip(f"Remember this exact certificate (SHA-256 fingerprint) for {where}. "
+                                      "A different certificate asks again. Revoke it in Settings.")
+        for b in (self.once_button, self.always_button):
+            b.setAutoDefault(False)
+            self.buttons.addButton(b, QDialogButtonBox.ButtonRole.ActionRole)
+        self.cancel_button.setDefault(True)
+        self.cancel_button.setFocus()
+        self.once_button.clicked.connect(lambda: self._decide(CertDecision.ONCE))
+        self.always_button.clicked.connect(lambda: self._decide(CertDecision.ALWAYS))
+        self.buttons.rejected.connect(self.reject)
+
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addLayout(problems)
+        lay.addWidget(chain_box, 1)
+        lay.addWidget(self.buttons)
+        if prompt.chain:
+            self.chain.setCurrentRow(0)
+
+    def _decide(self, decision: CertDecision) -> None:
+        self.decision = decision
+        self.accept()
+
+    def reject(self) -> None:
+        self.decision = CertDecision.CANCEL
+        super().reject()
+
+    def _show_certificate(self, row: int) -> None:
+        if 0 <= row < len(self.prompt.chain):
+            self.details.show_certificate(self.prompt.chain[row])
+
+
+class _CertDetails(QWidget):
+    """Subject, issuer, validity, SANs, key and SHA-256 fingerprint of one certificate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        form = QFormLayout(self)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.fields: dict[str, QLabel] = {}
+        for name in ("Subject", "Issuer", "Valid from", "Valid until", "Alternative names", "Public key",
+                     "Serial number", "SHA-256"):
+            label = QLabel()
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.fields[name] = label
+            form.addRow(f"{name}:", label)
+        self.fields["SHA-256"].setFont(monospace())
+        self.fields["Serial number"].setFont(monospace())
+
+    def show_certificate(self, cert: CertificateView) -> None:
+        f = self.fields
+        f["Subject"].setText(cert.subject)
+        f["Issuer"].setText(cert.issuer + ("  (self-signed)" if cert.self_signed else ""))
+        f["Valid from"].setText(_date(cert.not_before))
+        problem = cert.validity_problem()
+        until = _date(cert.not_after)
+        f["Valid until"].setText(f"{until} — <b style='color:#d9534f'>{problem}</b>" if problem else until)
+        f["Alternative names"].setText(", ".join(cert.sans) or "(none)")
+        f["Public key"].setText(cert.key or "—")
+        f["Serial number"].setText(cert.serial or "—")
+        # Two lines of 16 bytes read better than one 95-character line.
+        parts = cert.sha256.split(":")
+        f["SHA-256"].setText(":".join(parts[:16]) + ("\n" + ":".join(parts[16:]) if len(parts) > 16 else ""))
+
+
+def _esc(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

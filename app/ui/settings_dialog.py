@@ -1,0 +1,485 @@
+"""The settings page: proxy, requests, cache and HSTS, TLS, remembered passwords, certificate exceptions.
+
+The dialog edits a copy of ``Settings``; the caller saves and applies it when the user presses OK.
+Passwords typed here (the manual proxy's) are handed back separately and go to the keyring, never
+into the settings. Lists of remembered passwords and certificate exceptions are loaded and
+deleted on the worker thread. Settings the network engine does not apply yet are named on their
+page ("stored only").
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QStackedWidget,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.apply_settings import SETTING_LABELS
+from app.prompts import CertException, CertExceptionSource
+from app.secrets import CredentialKey, RememberedEntry, SecretStore
+from app.settings import (
+    CacheLoad,
+    ClientCertificate,
+    ProxyMode,
+    ProxyType,
+    RedirectChoice,
+    Settings,
+    TrustStore,
+)
+from app.ui.dialog_look import banner, headline, muted
+from app.worker import Worker
+
+REDIRECT_TEXT = {
+    RedirectChoice.NO_LESS_SAFE: "Follow, except from https to http (recommended)",
+    RedirectChoice.SAME_ORIGIN: "Follow only within the same scheme, host and port",
+    RedirectChoice.USER_VERIFIED: "Ask me before following each redirect",
+    RedirectChoice.MANUAL: "Never follow: show the 3xx reply",
+}
+LOAD_TEXT = {
+    CacheLoad.PREFER_NETWORK: "Prefer the network (revalidate)",
+    CacheLoad.PREFER_CACHE: "Prefer the cache",
+    CacheLoad.ALWAYS_NETWORK: "Always the network",
+    CacheLoad.ALWAYS_CACHE: "Only the cache (offline)",
+}
+PAGES = ["Proxy", "Requests", "Cache and HSTS", "TLS", "Passwords", "Certificate exceptions"]
+PAGE_SETTINGS = {
+    "Proxy": ["proxy", "pac_url"],
+    "Requests": ["redirect_policy", "max_redirects", "transfer_timeout", "http2_allowed"],
+    "Cache and HSTS": ["hsts_enabled", "cache", "cache_load_control"],
+    "TLS": ["trust_store", "extra_ca_files", "client_certificates", "tls_keylog"],
+}
+
+
+def _form() -> tuple[QWidget, QFormLayout]:
+    w = QWidget()
+    form = QFormLayout(w)
+    form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return w, form
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: Settings, worker: Worker, store: SecretStore,
+                 exceptions: CertExceptionSource | None = None, stored_only: list[str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings — Courier")
+        self.setObjectName("settingsDialog")
+        self.resize(820, 560)
+        self.original = settings
+        self.worker, self.store, self.exceptions = worker, store, exceptions
+        self.stored_only = set(stored_only or [])
+        self.proxy_password_changed = False
+        self.keyring_problem: str | None = None
+        self.lists_ready = False  # the keyring state and both lists have arrived from the worker
+
+        self.nav = QListWidget()
+        self.nav.addItems(PAGES)
+        self.nav.setFixedWidth(190)
+        self.pages = QStackedWidget()
+        for name, build in zip(PAGES, (self._proxy_page, self._requests_page, self._cache_page,
+                                       self._tls_page, self._passwords_page, self._exceptions_page),
+                               strict=True):
+            self.pages.addWidget(self._page(name, build()))
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+
+        self.problems = banner("", "error")
+        self.problems.setVisible(False)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        body = QHBoxLayout()
+        body.addWidget(self.nav)
+        body.addWidget(self.pages, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(body, 1)
+        lay.addWidget(self.problems)
+        lay.addWidget(buttons)
+        self.load(settings)
+        self.refresh_lists()
+
+    def _page(self, name: str, content: QWidget) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.addWidget(headline(name))
+        lay.addWidget(content, 1)
+        pending = [SETTING_LABELS[s] for s in PAGE_SETTINGS.get(name, []) if s in self.stored_only]
+        if pending:
+            note = muted("Saved, and applied once the network engine supports them: " + ", ".join(pending) + ".")
+            note.setObjectName("storedOnlyNote")
+            lay.addWidget(note)
+        return page
+
+    # -- pages -----------------------------------------------------------------------------
+    def _proxy_page(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        self.proxy_modes = QButtonGroup(self)
+        self.proxy_radio: dict[ProxyMode, QRadioButton] = {}
+        for mode, text in ((ProxyMode.NONE, "No proxy"),
+                           (ProxyMode.SYSTEM, "Use the system's proxy settings (http_proxy, https_proxy, no_proxy)"),
+                           (ProxyMode.MANUAL, "Manual proxy configuration"),
+                           (ProxyMode.PAC, "Automatic proxy configuration URL (PAC)")):
+            radio = QRadioButton(text)
+            self.proxy_modes.addButton(radio)
+            self.proxy_radio[mode] = radio
+            lay.addWidget(radio)
+            if mode is ProxyMode.MANUAL:
+                self.manual_box = self._manual_proxy_box()
+                lay.addWidget(self.manual_box)
+            if mode is ProxyMode.PAC:
+                self.pac_url = QLineEdit()
+                self.pac_url.setPlaceholderText("http://wpad.example.org/proxy.pac")
+                lay.addWidget(self.pac_url)
+        self.proxy_modes.buttonToggled.connect(lambda *_: self._sync_proxy())
+        lay.addStretch(1)
+        return page
+
+    def _manual_proxy_box(self) -> QGroupBox:
+        box = QGroupBox()
+        form = QFormLayout(box)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        self.proxy_type = QComboBox()
+        self.proxy_type.addItem("HTTP (CONNECT for https)", ProxyType.HTTP)
+        self.proxy_type.addItem("SOCKS5", ProxyType.SOCKS5)
+        self.proxy_host = QLineEdit()
+        self.proxy_host.setPlaceholderText("proxy.example.org")
+        self.proxy_port = QSpinBox()
+        self.proxy_port.setRange(1, 65535)
+        hostport = QHBoxLayout()
+        hostport.addWidget(self.proxy_host, 1)
+        hostport.addWidget(QLabel("Port:"))
+        hostport.addWidget(self.proxy_port)
+        self.proxy_remote_dns = QCheckBox("Resolve host names through the proxy (SOCKS5)")
+        self.proxy_user = QLineEdit()
+        self.proxy_user.setPlaceholderText("optional")
+        self.proxy_password = QLineEdit()
+        self.proxy_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.proxy_password.setPlaceholderText("kept in the system keyring")
+        self.proxy_password.textEdited.connect(lambda _t: setattr(self, "proxy_password_changed", True))
+        self.proxy_keyring_note = muted("")
+        self.proxy_keyring_note.setVisible(False)
+        self.no_proxy = QLineEdit()
+        self.no_proxy.setPlaceholderText("localhost, 127.0.0.1, .internal.example.org")
+        form.addRow("Type:", self.proxy_type)
+        form.addRow("Host:", hostport)
+        form.addRow("", self.proxy_remote_dns)
+        form.addRow("User name:", self.proxy_user)
+        form.addRow("Password:", self.proxy_password)
+        form.addRow("", self.proxy_keyring_note)
+        form.addRow("No proxy for:", self.no_proxy)
+        return box
+
+    def _requests_page(self) -> QWidget:
+        w, form = _form()
+        self.redirect_policy = QComboBox()
+        for choice, text in REDIRECT_TEXT.items():
+            self.redirect_policy.addItem(text, choice)
+        self.max_redirects = QSpinBox()
+        self.max_redirects.setRange(0, 1000)
+        self.transfer_timeout = QDoubleSpinBox()
+        self.transfer_timeout.setRange(0, 3600)
+        self.transfer_timeout.setDecimals(1)
+        self.transfer_timeout.setSuffix(" s")
+        self.transfer_timeout.setSpecialValueText("no timeout")
+        self.http2_allowed = QCheckBox("Allow HTTP/2 (negotiated with ALPN over TLS)")
+        form.addRow("Redirects:", self.redirect_policy)
+        form.addRow("Maximum redirects:", self.max_redirects)
+        form.addRow("Transfer timeout:", self.transfer_timeout)
+        form.addRow("", muted("A transfer that receives nothing for this long fails with a timeout."))
+        form.addRow("HTTP/2:", self.http2_allowed)
+        return w
+
+    def _cache_page(self) -> QWidget:
+        w, form = _form()
+        self.hsts_enabled = QCheckBox("Honour Strict-Transport-Security (upgrade known hosts to https)")
+        self.cache_enabled = QCheckBox("Keep an HTTP cache on disk")
+        self.cache_size = QSpinBox()
+        self.cache_size.setRange(1, 100_000)
+        self.cache_size.setSuffix(" MB")
+        self.cache_load = QComboBox()
+        for choice, text in LOAD_TEXT.items():
+            self.cache_load.addItem(text, choice)
+        self.cache_enabled.toggled.connect(self._sync_cache)
+        form.addRow("HSTS:", self.hsts_enabled)
+        form.addRow("Cache:", self.cache_enabled)
+        form.addRow("Cache size:", self.cache_size)
+        form.addRow("Default load control:", self.cache_load)
+        return w
+
+    def _tls_page(self) -> QWidget:
+        w, form = _form()
+        self.trust_system = QRadioButton("The system's trust store")
+        self.trust_certifi = QRadioButton("Mozilla's CA bundle (certifi)")
+        trust = QVBoxLayout()
+        trust.addWidget(self.trust_system)
+        trust.addWidget(self.trust_certifi)
+        self.extra_cas = QListWidget()
+        self.extra_cas.setMaximumHeight(90)
+        add_ca, remove_ca = QPushButton("Add…"), QPushButton("Remove")
+        add_ca.clicked.connect(self._add_ca)
+        remove_ca.clicked.connect(lambda: self.extra_cas.takeItem(self.extra_cas.currentRow()))
+        self.client_certs = QTreeWidget()
+        self.client_certs.setHeaderLabels(["Host", "Certificate", "Key"])
+        self.client_certs.setRootIsDecorated(False)
+        self.client_certs.setMaximumHeight(110)
+        add_cc, remove_cc = QPushButton("Add…"), QPushButton("Remove")
+        add_cc.clicked.connect(self._add_client_cert)
+        remove_cc.clicked.connect(self._remove_client_cert)
+        self.keylog_enabled = QCheckBox("Write TLS session keys (SSLKEYLOGFILE format, for Wireshark)")
+        self.keylog_path = QLineEdit()
+        self.keylog_path.setPlaceholderText("/path/to/sslkeys.log")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._choose_keylog)
+        keylog = QHBoxLayout()
+        keylog.addWidget(self.keylog_path, 1)
+        keylog.addWidget(browse)
+        form.addRow("Trust:", trust)
+        form.addRow("Extra CA files:", _with_buttons(self.extra_cas, add_ca, remove_ca))
+        form.addRow("Client certificates:", _with_buttons(self.client_certs, add_cc, remove_cc))
+        form.addRow("Key log:", self.keylog_enabled)
+        form.addRow("", keylog)
+        form.addRow("", muted("Anyone with this file can decrypt captured traffic: switch it off when done."))
+        return w
+
+    def _passwords_page(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.addWidget(muted("Passwords you chose to remember. They live in the system keyring; "
+                            "deleting one here removes it from the keyring."))
+        self.passwords = QTreeWidget()
+        self.passwords.setObjectName("passwords")
+        self.passwords.setHeaderLabels(["For", "User name"])
+        self.passwords.setRootIsDecorated(False)
+        self.passwords.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.passwords.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.keyring_banner = banner("", "warning")
+        self.keyring_banner.setVisible(False)
+        self.delete_password = QPushButton("Delete")
+        self.delete_password.clicked.connect(self._delete_passwords)
+        lay.addWidget(self.keyring_banner)
+        lay.addWidget(self.passwords, 1)
+        lay.addWidget(self.delete_password, 0, Qt.AlignmentFlag.AlignRight)
+        return page
+
+    def _exceptions_page(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        lay.addWidget(muted("Certificates you chose to trust for one host. A different certificate for "
+                            "the same host asks again."))
+        self.cert_exceptions = QTreeWidget()
+        self.cert_exceptions.setObjectName("certExceptions")
+        self.cert_exceptions.setHeaderLabels(["Host", "SHA-256 fingerprint", "Errors accepted"])
+        self.cert_exceptions.setRootIsDecorated(False)
+        self.cert_exceptions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.revoke_exception = QPushButton("Revoke")
+        self.revoke_exception.clicked.connect(self._revoke_exceptions)
+        self.exceptions_note = muted("")
+        self.exceptions_note.setVisible(self.exceptions is None)
+        if self.exceptions is None:
+            self.exceptions_note.setText("This version of the network engine keeps no certificate exceptions.")
+            self.revoke_exception.setEnabled(False)
+        lay.addWidget(self.exceptions_note)
+        lay.addWidget(self.cert_exceptions, 1)
+        lay.addWidget(self.revoke_exception, 0, Qt.AlignmentFlag.AlignRight)
+        return page
+
+    # -- settings <-> widgets ----------------------------------------------------------------
+    def load(self, s: Settings) -> None:
+        self.proxy_radio[s.proxy_mode].setChecked(True)
+        self.proxy_type.setCurrentIndex(self.proxy_type.findData(s.proxy_type))
+        self.proxy_host.setText(s.proxy_host)
+        self.proxy_port.setValue(s.proxy_port)
+        self.proxy_remote_dns.setChecked(s.proxy_remote_dns)
+        self.proxy_user.setText(s.proxy_user)
+        self.no_proxy.setText(s.no_proxy)
+        self.pac_url.setText(s.pac_url)
+        self.redirect_policy.setCurrentIndex(self.redirect_policy.findData(s.redirect_policy))
+        self.max_redirects.setValue(s.max_redirects)
+        self.transfer_timeout.setValue(s.transfer_timeout)
+        self.http2_allowed.setChecked(s.http2_allowed)
+        self.hsts_enabled.setChecked(s.hsts_enabled)
+        self.cache_enabled.setChecked(s.cache_enabled)
+        self.cache_size.setValue(s.cache_size_mb)
+        self.cache_load.setCurrentIndex(self.cache_load.findData(s.cache_load_control))
+        self._sync_cache(s.cache_enabled)
+        (self.trust_system if s.trust_store is TrustStore.SYSTEM else self.trust_certifi).setChecked(True)
+        self.extra_cas.clear()
+        self.extra_cas.addItems(s.extra_ca_files)
+        self.client_certs.clear()
+        for c in s.client_certificates:
+            self.client_certs.addTopLevelItem(QTreeWidgetItem([c.host, c.cert_file, c.key_file]))
+        self.keylog_enabled.setChecked(s.tls_keylog_enabled)
+        self.keylog_path.setText(s.tls_keylog_path)
+        self._sync_proxy()
+
+    def settings(self) -> Settings:
+        """The edited settings (a new object; the original is untouched)."""
+        mode = next(m for m, r in self.proxy_radio.items() if r.isChecked())
+        rows = (self.client_certs.topLevelItem(i) for i in range(self.client_certs.topLevelItemCount()))
+        certs = [ClientCertificate(r.text(0), r.text(1), r.text(2)) for r in rows if r is not None]
+        return dataclasses.replace(
+            self.original, proxy_mode=mode, proxy_type=ProxyType(self.proxy_type.currentData()),
+            proxy_host=self.proxy_host.text().strip(), proxy_port=self.proxy_port.value(),
+            proxy_remote_dns=self.proxy_remote_dns.isChecked(), proxy_user=self.proxy_user.text(),
+            no_proxy=self.no_proxy.text(), pac_url=self.pac_url.text().strip(),
+            redirect_policy=RedirectChoice(self.redirect_policy.currentData()), max_redirects=self.max_redirects.value(),
+            transfer_timeout=self.transfer_timeout.value(), http2_allowed=self.http2_allowed.isChecked(),
+            hsts_enabled=self.hsts_enabled.isChecked(), cache_enabled=self.cache_enabled.isChecked(),
+            cache_size_mb=self.cache_size.value(), cache_load_control=CacheLoad(self.cache_load.currentData()),
+            trust_store=TrustStore.SYSTEM if self.trust_system.isChecked() else TrustStore.CERTIFI,
+            extra_ca_files=[self.extra_cas.item(i).text() for i in range(self.extra_cas.count())],
+            client_certificates=certs, tls_keylog_enabled=self.keylog_enabled.isChecked(),
+            tls_keylog_path=self.keylog_path.text().strip())
+
+    def typed_proxy_password(self) -> str | None:
+        """The manual proxy's password if the user typed one (it goes to the keyring)."""
+        return self.proxy_password.text() if self.proxy_password_changed else None
+
+    def proxy_key(self) -> CredentialKey:
+        s = self.settings()
+        return CredentialKey.for_configured_proxy(s.proxy_type.value, s.proxy_host, s.proxy_port)
+
+    def _sync_cache(self, on: bool) -> None:
+        self.cache_size.setEnabled(on)
+        self.cache_load.setEnabled(on)
+
+    def _sync_proxy(self) -> None:
+        self.manual_box.setEnabled(self.proxy_radio[ProxyMode.MANUAL].isChecked())
+        self.pac_url.setEnabled(self.proxy_radio[ProxyMode.PAC].isChecked())
+
+    def accept(self) -> None:
+        problems = self.settings().validate()
+        if problems:
+            self.problems.setText("\n".join(problems))
+            self.problems.setVisible(True)
+            return
+        super().accept()
+
+    # -- lists on the worker ---------------------------------------------------------------
+    def refresh_lists(self) -> None:
+        self.lists_ready = False
+        self.worker.run(_load_lists, self.store, self.exceptions, on_done=self._lists_loaded)
+
+    def _lists_loaded(self, future: concurrent.futures.Future[Any]) -> None:
+        problem, entries, exceptions = future.result()
+        self.lists_ready = True
+        self.keyring_problem = problem
+        self.keyring_banner.setText(problem or "")
+        self.keyring_banner.setVisible(problem is not None)
+        self.delete_password.setEnabled(problem is None)
+        self.proxy_password.setEnabled(problem is None)
+        self.proxy_keyring_note.setText(problem or "")
+        self.proxy_keyring_note.setVisible(problem is not None)
+        self.passwords.clear()
+        for e in entries:
+            item = QTreeWidgetItem([e.key.describe(), e.user])
+            item.setData(0, Qt.ItemDataRole.UserRole, e.key)
+            self.passwords.addTopLevelItem(item)
+            if e.key == self.proxy_key():
+                self.proxy_password.setPlaceholderText("stored in the system keyring (type to replace)")
+        self.cert_exceptions.clear()
+        for x in exceptions:
+            item = QTreeWidgetItem([f"{x.host}:{x.port}", x.sha256, ", ".join(x.errors)])
+            item.setData(0, Qt.ItemDataRole.UserRole, x)
+            self.cert_exceptions.addTopLevelItem(item)
+
+    def _delete_passwords(self) -> None:
+        keys = [i.data(0, Qt.ItemDataRole.UserRole) for i in self.passwords.selectedItems()]
+        if keys:
+            self.worker.run(_forget_all, self.store, keys, on_done=lambda _f: self.refresh_lists())
+
+    def _revoke_exceptions(self) -> None:
+        items = [i.data(0, Qt.ItemDataRole.UserRole) for i in self.cert_exceptions.selectedItems()]
+        if items and self.exceptions is not None:
+            self.worker.run(_revoke_all, self.exceptions, items, on_done=lambda _f: self.refresh_lists())
+
+    # -- file choosers ---------------------------------------------------------------------
+    def _add_ca(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Add CA certificates", "", "PEM files (*.pem *.crt);;All files (*)")
+        if path:
+            self.extra_cas.addItem(path)
+
+    def _add_client_cert(self) -> None:
+        cert, _ = QFileDialog.getOpenFileName(self, "Client certificate", "",
+                                              "Certificates (*.pem *.crt *.p12 *.pfx);;All files (*)")
+        if not cert:
+            return
+        key = ""
+        if not cert.endswith((".p12", ".pfx")):
+            key, _ = QFileDialog.getOpenFileName(self, "Its private key (cancel if it is in the same file)", "",
+                                                 "Keys (*.pem *.key);;All files (*)")
+        self.client_certs.addTopLevelItem(QTreeWidgetItem(["*", cert, key]))
+
+    def _remove_client_cert(self) -> None:
+        item = self.client_certs.currentItem()
+        if item is not None:
+            self.client_certs.takeTopLevelItem(self.client_certs.indexOfTopLevelItem(item))
+
+    def _choose_keylog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "TLS key log file", self.keylog_path.text())
+        if path:
+            self.keylog_path.setText(path)
+
+
+def _with_buttons(view: QWidget, *buttons: QPushButton) -> QWidget:
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    lay.addWidget(view, 1)
+    col = QVBoxLayout()
+    for b in buttons:
+        col.addWidget(b)
+    col.addStretch(1)
+    lay.addLayout(col)
+    return w
+
+
+def _load_lists(store: SecretStore, exceptions: CertExceptionSource | None
+                ) -> tuple[str | None, list[RememberedEntry], list[CertException]]:
+    """Worker thread: the keyring's state, the remembered passwords and the certificate exceptions."""
+    problem = store.problem()
+    entries = store.remembered()
+    try:
+        found = exceptions.list_exceptions() if exceptions is not None else []
+    except OSError:
+        found = []
+    return problem, entries, found
+
+
+def _forget_all(store: SecretStore, keys: list[CredentialKey]) -> None:
+    for key in keys:
+        store.forget(key)
+
+
+def _revoke_all(source: CertExceptionSource, items: list[CertException]) -> None:
+    for item in items:
+        source.revoke(item)
