@@ -6,6 +6,7 @@ credential stripping and per-hop timings are ours.
 
 from __future__ import annotations
 
+import functools
 import os
 import ssl
 import tempfile
@@ -19,6 +20,7 @@ import httpx
 
 from core import events as ev
 from core import headers as hdrs
+from core.auth_flow import send_with_auth, with_headers
 from core.body import Body
 from core.decompress import DEFAULT_THRESHOLD, Decompressor
 from core.errors import CourierError, NetworkError, error_for_status, error_string_for_status
@@ -226,17 +228,12 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
         content_type = body.content_type if body is not None else None
         wire = hdrs.build(target.host_header, app_headers, method, length, body is not None,
                           None, content_type, auto_decompress)
-        reply.sent_headers = wire
         tracer = _Tracer(reply, hop)
-        stream: Any = _body_stream(reply, body, length) if body is not None and (length or length is None) else b""
-        try:
-            request = httpx.Request(method, target.wire_url(), headers=wire, content=stream,
-                                    extensions={"trace": tracer})
-        except (httpx.InvalidURL, ValueError, TypeError) as exc:
-            raise CourierError(NetworkError.ProtocolInvalidOperationError, f"Invalid request: {exc}") from exc
+        make = functools.partial(_make_request, reply, tracer, method, target, wire, body, length)
         token = current_trace.set(tracer)
         try:
-            response = await manager.transport.send(key, request, on_queued=lambda h=hop: _queued(h))
+            response = await send_with_auth(manager, reply, key, target, method, body, make,
+                                            functools.partial(_queued, hop))
         except CourierError:
             raise
         except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError, ssl.SSLError) as exc:
@@ -295,6 +292,20 @@ async def _discard_body(response: httpx.Response) -> None:
     except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError):
         pass
     await response.aclose()
+
+
+def _make_request(reply: Reply, tracer: _Tracer, method: str, target: Target, wire: list[tuple[str, str]],
+                  body: Body | None, length: int | None, auth_headers: list[tuple[str, str]],
+                  extensions: dict[str, Any]) -> httpx.Request:
+    """One wire request; called again for each authentication round (with a fresh body stream)."""
+    wire = with_headers(wire, auth_headers)
+    reply.sent_headers = wire
+    stream: Any = _body_stream(reply, body, length) if body is not None and (length or length is None) else b""
+    try:
+        return httpx.Request(method, target.wire_url(), headers=wire, content=stream,
+                             extensions={"trace": tracer, **extensions})
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise CourierError(NetworkError.ProtocolInvalidOperationError, f"Invalid request: {exc}") from exc
 
 
 def _queued(hop: HopTimings) -> None:

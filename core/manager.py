@@ -12,12 +12,15 @@ from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from core import events as ev
+from core.auth import MAX_AUTHENTICATION_ATTEMPTS, AuthCache
 from core.body import Body, BodyLike, as_body
 from core.errors import CourierError, NetworkError
+from core.proxy import Proxy, ProxyFactory
 from core.questions import QuestionBoard
 from core.reply import Reply
 from core.request import Attribute, Operation, RedirectPolicy, Request
 from core.transport import Transport
+from core.transport.proxied import proxied_pool_factory
 
 FinishedListener = Callable[[Reply], None]
 
@@ -31,6 +34,7 @@ class NetworkManager:
     def __init__(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
         self._loop = loop
         self.transport = Transport()
+        self.transport.proxy_pool_factory = proxied_pool_factory  # P3: HTTP and SOCKS5 proxies
         self.transfer_timeout = 0.0  # T5: none by default; the app sets 30 s
         self.redirect_policy = RedirectPolicy.NO_LESS_SAFE
         self.auto_delete_replies = False
@@ -38,6 +42,10 @@ class NetworkManager:
         self._finished_listeners: list[FinishedListener] = []
         self._active: set[Reply] = set()
         self.questions = QuestionBoard()  # credentials, certificate errors, redirects: the app answers
+        self.auth_cache = AuthCache()  # server and proxy credentials, per-pool authenticators (A9, A10, PA1)
+        self.max_authentication_attempts = MAX_AUTHENTICATION_ATTEMPTS  # bounded, unlike QNAM (A8, A13)
+        self.proxy = Proxy.default()  # the system proxy (D22, P4)
+        self.proxy_factory: ProxyFactory | None = None
 
     # -- QNAM's operations -----------------------------------------------------------------
     def get(self, request: Request | str, body: BodyLike = None) -> Reply:
@@ -109,8 +117,23 @@ class NetworkManager:
     def active_replies(self) -> list[Reply]:
         return list(self._active)
 
+    def set_proxy(self, proxy: Proxy) -> None:
+        """Use ``proxy`` for every request; replaces a proxy factory (P1)."""
+        self.proxy, self.proxy_factory = proxy, None
+
+    def set_proxy_factory(self, factory: ProxyFactory | None) -> None:
+        """Ask ``factory`` per request; replaces the manager's proxy (P1)."""
+        self.proxy_factory, self.proxy = factory, Proxy.default()
+
     async def clear_connection_cache(self) -> None:
+        """Close every pooled connection and forget per-connection state; credentials stay (N4)."""
+        self.auth_cache.clear_connections()
         await self.transport.clear()
+
+    async def clear_access_cache(self) -> None:
+        """``clear_connection_cache`` plus forgetting every cached credential, server and proxy (N4)."""
+        self.auth_cache.clear()
+        await self.clear_connection_cache()
 
     async def aclose(self) -> None:
         """Abort running replies and close every connection."""

@@ -13,6 +13,14 @@ from collections.abc import Iterator
 import pytest
 import trustme
 
+from tests.proxies import (  # noqa: F401  (fixtures: real proxies and auth servers)
+    auth_server,
+    httpbin_server,
+    microsocks,
+    microsocks_auth,
+    tinyproxy,
+    tinyproxy_auth,
+)
 from tests.servers import HypercornServer
 
 pytest_plugins = ["tests.keyring_service"]  # keyring_service, no_keyring fixtures

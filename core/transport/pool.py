@@ -28,7 +28,7 @@ from core.transport.backend import TimedDNSBackend, TraceFn
 from core.transport.connect import TlsProvider, open_connection
 from core.transport.http2 import H2Connection
 from core.transport.http11 import H1Connection, Stale
-from core.transport.proxied import Gate, send_through_pool
+from core.transport.proxied import Gate, ProxyEndpoint, send_through_pool
 
 HTTP1_CONNECTIONS = 6
 HTTP2_STREAMS = 100
@@ -48,7 +48,7 @@ class OriginKey:
     port: int
     http2: bool = True
     http2_direct: bool = False
-    proxy: str | None = None
+    proxy: ProxyEndpoint | None = None
     peer_verify_name: str | None = None
     uds: str | None = None
     tls_profile: str = "default"
