@@ -14,8 +14,8 @@ import pytest
 import trustme
 
 from tests.proxies import (  # noqa: F401  (fixtures: real proxies and auth servers)
+    auth_httpbin,
     auth_server,
-    httpbin_server,
     microsocks,
     microsocks_auth,
     tinyproxy,

@@ -262,7 +262,7 @@ class AuthServer(AppServer):
 
 
 @pytest.fixture(scope="session")
-def httpbin_server() -> Iterator[HttpbinServer]:
+def auth_httpbin() -> Iterator[HttpbinServer]:
     s = HttpbinServer().start()
     yield s
     s.stop()

@@ -25,19 +25,19 @@ def auth_headers(server: HttpbinServer, since: int) -> list[str | None]:
     return [r["headers"].get("authorization") for r in server.requests[since:]]
 
 
-def test_basic_login_asks_once_then_resends_with_credentials(loop, httpbin_server: HttpbinServer) -> None:
+def test_basic_login_asks_once_then_resends_with_credentials(loop, auth_httpbin: HttpbinServer) -> None:
     async def go() -> None:
         m = NetworkManager()
         answers = Answers(m, ("user", "passwd"))
-        n = len(httpbin_server.requests)
-        r = await m.get(httpbin_server.url + "/basic-auth/user/passwd").wait()
+        n = len(auth_httpbin.requests)
+        r = await m.get(auth_httpbin.url + "/basic-auth/user/passwd").wait()
         assert r.error is NetworkError.NoError and json.loads(r.content())["authenticated"] is True
-        assert auth_headers(httpbin_server, n) == [None, BASIC]  # A4: first contact is not pre-emptive
+        assert auth_headers(auth_httpbin, n) == [None, BASIC]  # A4: first contact is not pre-emptive
         q = answers.asked[0]
         assert (q.scheme, q.realm, q.host, q.previous_user) == ("Basic", "Fake Realm", "127.0.0.1", None)
         assert ("Authorization", BASIC) in r.sent_headers
         # A4: the re-send goes on the same connection
-        clients = {tuple(x["client"]) for x in httpbin_server.requests[n:]}
+        clients = {tuple(x["client"]) for x in auth_httpbin.requests[n:]}
         assert len(clients) == 1
         await m.aclose()
 
@@ -45,15 +45,15 @@ def test_basic_login_asks_once_then_resends_with_credentials(loop, httpbin_serve
 
 
 @pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "SHA-512"])
-def test_digest_login_with_each_algorithm(loop, httpbin_server: HttpbinServer, algorithm: str) -> None:
+def test_digest_login_with_each_algorithm(loop, auth_httpbin: HttpbinServer, algorithm: str) -> None:
     async def go() -> None:
         m = NetworkManager()
         answers = Answers(m, ("user", "passwd"))
-        n = len(httpbin_server.requests)
-        r = await m.get(f"{httpbin_server.url}/digest-auth/auth/user/passwd/{algorithm}").wait()
+        n = len(auth_httpbin.requests)
+        r = await m.get(f"{auth_httpbin.url}/digest-auth/auth/user/passwd/{algorithm}").wait()
         assert r.error is NetworkError.NoError, r.error_string
         assert json.loads(r.content()) == {"authenticated": True, "user": "user"}
-        sent = auth_headers(httpbin_server, n)
+        sent = auth_headers(auth_httpbin, n)
         assert sent[0] is None and sent[1] is not None and sent[1].startswith("Digest ")
         assert f"algorithm={algorithm}" in sent[1] and "qop=auth" in sent[1] and "nc=00000001" in sent[1]
         assert answers.asked[0].scheme == "Digest"
@@ -229,13 +229,13 @@ def test_app_authorization_header_is_not_overwritten_pre_emptively(loop, auth_se
     run(loop, go())
 
 
-def test_bearer_token_setting(loop, httpbin_server: HttpbinServer) -> None:
+def test_bearer_token_setting(loop, auth_httpbin: HttpbinServer) -> None:
     async def go() -> None:
         m = NetworkManager()
         answers = Answers(m, ("user", "passwd"))
-        r = await m.get(Request(httpbin_server.url + "/bearer", bearer_token="tok123")).wait()
+        r = await m.get(Request(auth_httpbin.url + "/bearer", bearer_token="tok123")).wait()
         assert r.status == 200 and json.loads(r.content())["token"] == "tok123"
-        r = await m.get(httpbin_server.url + "/bearer").wait()
+        r = await m.get(auth_httpbin.url + "/bearer").wait()
         # A3: Bearer is not a scheme we answer with a password: no question, the 401 is final
         assert r.error is NetworkError.AuthenticationRequiredError and answers.asked == []
         await m.aclose()

@@ -62,26 +62,26 @@ def test_basic_rounds_and_pre_emptive_reuse_match_qnam(qapp, loop, auth_server: 
     assert c_names == q_names  # Authorization takes QNAM's place among the headers
 
 
-def test_digest_md5_rounds_match_qnam(qapp, loop, httpbin_server: HttpbinServer) -> None:
-    url = httpbin_server.url + "/digest-auth/auth/user/passwd/MD5"
+def test_digest_md5_rounds_match_qnam(qapp, loop, auth_httpbin: HttpbinServer) -> None:
+    url = auth_httpbin.url + "/digest-auth/auth/user/passwd/MD5"
     q = QnamLogin(("user", "passwd"))
-    n = len(httpbin_server.requests)
+    n = len(auth_httpbin.requests)
     res = qnam_request(url, manager=q.manager)
-    q_wire = [r["headers"].get("authorization", "")[:7] for r in httpbin_server.requests[n:]]
+    q_wire = [r["headers"].get("authorization", "")[:7] for r in auth_httpbin.requests[n:]]
 
     m = NetworkManager()
     Answers(m, ("user", "passwd"))
-    n = len(httpbin_server.requests)
+    n = len(auth_httpbin.requests)
     r = core_get(loop, m, url)
-    c_wire = [r2["headers"].get("authorization", "")[:7] for r2 in httpbin_server.requests[n:]]
+    c_wire = [r2["headers"].get("authorization", "")[:7] for r2 in auth_httpbin.requests[n:]]
     loop.run_until_complete(m.aclose())
     assert res.status == r.status == 200 and res.body == r.content()
     assert c_wire == q_wire == ["", "Digest "]
 
 
-def test_digest_sha256_works_where_qnam_gives_up(qapp, loop, httpbin_server: HttpbinServer) -> None:
+def test_digest_sha256_works_where_qnam_gives_up(qapp, loop, auth_httpbin: HttpbinServer) -> None:
     """Deliberate difference: QNAM's Digest is MD5-only (A1)."""
-    url = httpbin_server.url + "/digest-auth/auth/user/passwd/SHA-256"
+    url = auth_httpbin.url + "/digest-auth/auth/user/passwd/SHA-256"
     q = QnamLogin(("user", "passwd"))
     res = qnam_request(url, manager=q.manager)
     assert res.error == NetworkError.AuthenticationRequiredError and q.asked == []
