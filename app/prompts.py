@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from app.secrets import CredentialKey
@@ -133,12 +133,17 @@ class AuthPrompt:
         return self.scheme.lower() == "basic" and self.url_scheme == "http"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RedirectPrompt:
     source: str
     target: str
-    status: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    status: int
+    method: str = "GET"
+    cross_origin: bool = False
+
+    @property
+    def downgrade(self) -> bool:
+        return self.source.startswith("https:") and self.target.startswith("http:")
 
 
 def certificate_view(cert: Any) -> CertificateView:

@@ -4,7 +4,7 @@ Credentials: a remembered password (system keyring, looked up on the worker thre
 question without any dialog. The dialog comes back only when those credentials were rejected —
 the question says the previous attempt failed, or we already filled this protection space for
 this request once. Parallel requests that ask for the same protection space share one dialog.
-Certificate errors always ask. A question of a type nobody handles is refused at once, so no
+Certificate errors and redirects to confirm always ask. A question of a type nobody handles is refused at once, so no
 request ever waits for an answer that cannot come.
 
 Signals: ``notice(str)`` — something the user should know (e.g. the keyring refused a password);
@@ -22,11 +22,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
-from app.prompts import AuthPrompt, CertDecision, CertPrompt
+from app.prompts import AuthPrompt, CertDecision, CertPrompt, RedirectPrompt
 from app.questions_bridge import QuestionsBridge
 from app.secrets import Credential, CredentialKey, KeyringUnavailable, SecretStore
 from app.ui.auth_dialog import AuthDialog
 from app.ui.cert_dialog import CertDialog
+from app.ui.redirect_dialog import RedirectDialog
 from app.worker import Worker
 from core.questions import Question
 
@@ -62,6 +63,7 @@ class QuestionRouter(QObject):
         self.parent_widget = parent_widget
         self._auth_types: dict[type, AuthAdapter] = {}
         self._cert_types: dict[type, CertAdapter] = {}
+        self._redirect_types: dict[type, Callable[[Any], RedirectPrompt]] = {}
         self.dialogs: dict[Question[Any], QDialog] = {}
         self._open_auth: dict[CredentialKey, _AuthAsk] = {}
         self._filled: weakref.WeakKeyDictionary[Any, set[CredentialKey]] = weakref.WeakKeyDictionary()
@@ -78,6 +80,10 @@ class QuestionRouter(QObject):
                       to_answer: Callable[[CertDecision], Any]) -> None:
         self._cert_types[cls] = (to_prompt, to_answer)
 
+    def register_redirect(self, cls: type, to_prompt: Callable[[Any], RedirectPrompt]) -> None:
+        """A redirect to confirm; the answer is ``True`` (follow) or ``False``."""
+        self._redirect_types[cls] = to_prompt
+
     def _find[T](self, table: dict[type, T], question: Question[Any]) -> T | None:
         for cls, adapter in table.items():
             if isinstance(question, cls):
@@ -93,6 +99,10 @@ class QuestionRouter(QObject):
         cert = self._find(self._cert_types, question)
         if cert is not None:
             self._ask_cert(question, cert[0](question), cert[1])
+            return
+        redirect = self._find(self._redirect_types, question)
+        if redirect is not None:
+            self._ask_redirect(question, redirect(question))
             return
         self.notice.emit(f"Courier cannot answer a question of type {type(question).__name__}; refused.")
         self.bridge.answer(question, None)
@@ -192,6 +202,19 @@ class QuestionRouter(QObject):
             dialog.deleteLater()
             if not dialog.property("courier_closed"):
                 self.bridge.answer(question, encode(dialog.decision))
+
+        dialog.finished.connect(done)
+        self._show(question, dialog)
+
+    # -- redirects -------------------------------------------------------------------------
+    def _ask_redirect(self, question: Question[Any], prompt: RedirectPrompt) -> None:
+        dialog = RedirectDialog(prompt, parent=self.parent_widget)
+
+        def done(_result: int) -> None:
+            self.dialogs.pop(question, None)
+            dialog.deleteLater()
+            if not dialog.property("courier_closed"):
+                self.bridge.answer(question, dialog.follow)
 
         dialog.finished.connect(done)
         self._show(question, dialog)

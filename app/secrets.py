@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from app.settings import atomic_write
+from app.settings import write_state_file
 
 SERVICE = "Courier"
 INDEX_FILE = "credentials.json"
@@ -223,4 +223,4 @@ class SecretStore:
 
     def _write_index(self, entries: list[RememberedEntry]) -> None:
         data = {"version": 1, "entries": [{"key": asdict(e.key), "user": e.user} for e in entries]}
-        atomic_write(self.index_path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
+        write_state_file(self.index_path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())

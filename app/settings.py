@@ -11,11 +11,12 @@ import contextlib
 import enum
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+
+from app.collections.atomic import atomic_write
 
 FORMAT_VERSION = 1
 SETTINGS_FILE = "settings.json"
@@ -31,20 +32,10 @@ def data_dir() -> Path:
     return Path(user_data_dir("Courier", appauthor=False))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
+def write_state_file(path: Path, data: bytes) -> None:
+    """Create the data directory if needed and replace ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data)
 
 
 class ProxyMode(enum.StrEnum):
@@ -215,4 +206,4 @@ class SettingsFile:
         return settings
 
     def save(self, settings: Settings) -> None:
-        atomic_write(self.path, settings.to_json())
+        write_state_file(self.path, settings.to_json())
