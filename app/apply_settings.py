@@ -1,16 +1,24 @@
 """Hand the user's settings to the core manager (on the network thread).
 
-Each setting is either applied — the core has the matching knob — or stored only, kept in the
-settings file and applied once the core supports it. ``apply_settings`` says which is which so the
-settings page can tell the user honestly.
+Each setting is either applied — the core has the matching knob — or stored only: kept in the
+settings file and applied once the core supports it. ``apply_settings`` says which is which, so
+the settings page can tell the user honestly.
+
+HTTP/2 and the maximum number of redirects are per-request attributes in the core (as in QNAM);
+the app's defaults are filled into every request that does not set them itself, through the
+manager's ``create_request`` hook.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from app.settings import Settings
-from core import NetworkManager, RedirectPolicy
+from app.pac import UrlPacProxyFactory
+from app.settings import ProxyMode, ProxyType, Settings
+from core import Attribute, NetworkManager, RedirectPolicy, Request
+from core import proxy as cp
 
 SETTING_LABELS: dict[str, str] = {
     "proxy": "Proxy", "pac_url": "Automatic proxy configuration (PAC)",
@@ -20,6 +28,7 @@ SETTING_LABELS: dict[str, str] = {
     "trust_store": "Trust store", "extra_ca_files": "Extra CA certificates",
     "client_certificates": "Client certificates", "tls_keylog": "TLS key log",
 }
+DEFAULT_MAX_REDIRECTS = Request("").maximum_redirects
 
 
 @dataclass
@@ -31,28 +40,62 @@ class ApplyResult:
         (self.applied if applied else self.stored_only).append(name)
 
 
-def _set(obj: object, attr: str, value: object) -> bool:
-    """Set ``attr`` when the core has it (feature detection: older cores simply lack the knob)."""
-    if not hasattr(obj, attr):
-        return False
-    setattr(obj, attr, value)
-    return True
+class RequestDefaults:
+    """Wraps the manager's ``create_request``: fills the app's per-request defaults."""
+
+    def __init__(self, create_request: Callable[..., Any]) -> None:
+        self.create_request = create_request
+        self.http2_allowed = True
+        self.max_redirects = DEFAULT_MAX_REDIRECTS
+
+    def __call__(self, operation: Any, request: Request, body: Any) -> Any:
+        request.attributes.setdefault(Attribute.HTTP2_ALLOWED, self.http2_allowed)
+        if request.maximum_redirects == DEFAULT_MAX_REDIRECTS:
+            request.maximum_redirects = self.max_redirects
+        return self.create_request(operation, request, body)
+
+
+def request_defaults(manager: NetworkManager) -> RequestDefaults:
+    current = manager.__dict__.get("create_request")
+    if isinstance(current, RequestDefaults):
+        return current
+    defaults = RequestDefaults(manager.create_request)
+    manager.create_request = defaults  # type: ignore[method-assign]
+    return defaults
+
+
+def manual_proxy(s: Settings) -> cp.Proxy:
+    kind = cp.ProxyType.SOCKS5 if s.proxy_type is ProxyType.SOCKS5 else cp.ProxyType.HTTP
+    # Neither user nor password here: the proxy's 407 asks, and the keyring answers with both
+    # (app.question_router). A user without its password would be tried, fail, and make the
+    # question look like a rejection.
+    return cp.Proxy(kind, s.proxy_host, s.proxy_port)
+
+
+def apply_proxy(s: Settings, m: NetworkManager) -> None:
+    if s.proxy_mode is ProxyMode.NONE:
+        m.set_proxy(cp.Proxy.none())
+    elif s.proxy_mode is ProxyMode.SYSTEM:
+        m.set_proxy(cp.Proxy.default())
+    elif s.proxy_mode is ProxyMode.MANUAL:
+        bypass = [p.strip() for p in s.no_proxy.replace(";", ",").split(",") if p.strip()]
+        m.set_proxy_factory(cp.RuleProxyFactory(no_proxy=bypass, default=[manual_proxy(s)]))
+    else:
+        m.set_proxy_factory(UrlPacProxyFactory(m, s.pac_url))
 
 
 def apply_settings(settings: Settings, manager: NetworkManager) -> ApplyResult:
     """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``)."""
     s, m, out = settings, manager, ApplyResult()
-    out.mark("transfer_timeout", _set(m, "transfer_timeout", float(s.transfer_timeout)))
-    out.mark("redirect_policy", _set(m, "redirect_policy", RedirectPolicy(s.redirect_policy.value)))
-    out.mark("max_redirects", _set(m, "maximum_redirects", s.max_redirects))
-    out.mark("http2_allowed", _set(m, "http2_allowed", s.http2_allowed))
-    out.mark("hsts_enabled", _set(m, "strict_transport_security_enabled", s.hsts_enabled))
-    out.mark("proxy", False)
-    out.mark("pac_url", False)
-    out.mark("cache", False)
-    out.mark("cache_load_control", False)
-    out.mark("trust_store", False)
-    out.mark("extra_ca_files", False)
-    out.mark("client_certificates", False)
-    out.mark("tls_keylog", False)
+    m.transfer_timeout = float(s.transfer_timeout)
+    m.redirect_policy = RedirectPolicy(s.redirect_policy.value)
+    defaults = request_defaults(m)
+    defaults.http2_allowed = s.http2_allowed
+    defaults.max_redirects = s.max_redirects
+    apply_proxy(s, m)
+    for name in ("transfer_timeout", "redirect_policy", "http2_allowed", "max_redirects", "proxy", "pac_url"):
+        out.mark(name, True)
+    for name in ("hsts_enabled", "cache", "cache_load_control", "trust_store", "extra_ca_files",
+                 "client_certificates", "tls_keylog"):
+        out.mark(name, False)
     return out

@@ -85,7 +85,6 @@ class Settings:
     proxy_host: str = ""
     proxy_port: int = 8080
     proxy_user: str = ""  # the password is in the keyring (CredentialKey.for_configured_proxy)
-    proxy_remote_dns: bool = True  # socks5h: the proxy resolves host names
     no_proxy: str = "localhost, 127.0.0.1, ::1"
     pac_url: str = ""
     redirect_policy: RedirectChoice = RedirectChoice.NO_LESS_SAFE

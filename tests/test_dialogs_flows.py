@@ -6,11 +6,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QDialog
 
 from app.bridge import QtNetworkManager
 from app.dialogs import AppContext, Dialogs
-from app.settings import RedirectChoice
+from app.secrets import Credential, CredentialKey
+from app.settings import ProxyMode, RedirectChoice
+from app.ui.auth_dialog import AuthDialog
 from app.ui.redirect_dialog import RedirectDialog
+from tests.keyring_service import KeyringService
+from tests.proxies import AuthServer, Tinyproxy
 from tests.servers import HypercornServer
 
 
@@ -42,3 +47,132 @@ def test_ask_me_redirect_policy_shows_the_redirect_and_obeys(
     else:
         assert reply.core.status == 302
     dialogs.close()
+
+
+def _session(data: Path, backend: object = None) -> tuple[AppContext, QtNetworkManager, Dialogs, list[QDialog]]:
+    context = AppContext(data, backend)
+    manager = QtNetworkManager()
+    dialogs = Dialogs(context, manager)
+    shown: list[QDialog] = []
+    dialogs.router.dialog_opened.connect(shown.append)
+    return context, manager, dialogs, shown
+
+
+def _end(context: AppContext, manager: QtNetworkManager, dialogs: Dialogs) -> None:
+    dialogs.close()
+    manager.close()
+    context.close()  # waits for pending keyring and file writes
+
+
+def _plaintext_hits(root: Path, secret: bytes) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.is_socket() and secret in p.read_bytes()]
+
+
+def test_auth_dialog_remember_then_the_keyring_answers_a_new_manager(
+        qtbot, keyring_service: KeyringService, auth_server: AuthServer, tmp_path: Path) -> None:
+    url = auth_server.url + "/basic/staff/report"
+    context, manager, dialogs, shown = _session(tmp_path / "data", keyring_service.backend())
+    with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+        reply = manager.get(url)
+    dialog = shown[0]
+    assert isinstance(dialog, AuthDialog)
+    assert dialog.prompt.realm == "staff" and dialog.prompt.scheme == "Basic"
+    assert dialog.prompt.host == "127.0.0.1" and dialog.prompt.port == auth_server.port
+    assert dialog.cleartext_banner.isVisibleTo(dialog) and not dialog.failed_banner.isVisibleTo(dialog)
+    assert dialog.remember.isEnabled()
+    qtbot.keyClicks(dialog.user, "user")
+    qtbot.keyClicks(dialog.password, "passwd")
+    dialog.remember.setChecked(True)
+    with qtbot.waitSignal(reply.finished, timeout=10000):
+        dialog.ok_button.click()
+    assert reply.core.status == 200
+    _end(context, manager, dialogs)
+
+    # A new manager (no in-memory credential cache): the keyring fills the prompt, no dialog.
+    context, manager, dialogs, shown = _session(tmp_path / "data", keyring_service.backend())
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(url)
+    assert reply.core.status == 200 and shown == []
+    assert auth_server.seen[-1]["authorization"] == "Basic dXNlcjpwYXNzd2Q="
+    _end(context, manager, dialogs)
+    assert _plaintext_hits(tmp_path, b"passwd") == []
+    assert _plaintext_hits(keyring_service.home, b"passwd") == []
+
+
+def test_rejected_remembered_password_brings_the_dialog_back(
+        qtbot, keyring_service: KeyringService, auth_server: AuthServer, tmp_path: Path) -> None:
+    context, manager, dialogs, shown = _session(tmp_path / "data", keyring_service.backend())
+    key = CredentialKey("server", "http", "127.0.0.1", auth_server.port, "ops")
+    context.store.remember(key, Credential("user", "outdated"))
+    with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+        reply = manager.get(auth_server.url + "/basic/ops/x")
+    dialog = shown[0]
+    assert isinstance(dialog, AuthDialog)
+    assert dialog.failed_banner.isVisibleTo(dialog) and dialog.user.text() == "user"
+    assert dialog.remember.isChecked()  # it was remembered: keep it, with the new password
+    wrong = [s for s in auth_server.seen if s["path"] == "/basic/ops/x"]
+    assert wrong[-1]["authorization"] == "Basic dXNlcjpvdXRkYXRlZA=="  # the keyring's try went out
+    qtbot.keyClicks(dialog.password, "passwd")
+    with qtbot.waitSignal(reply.finished, timeout=10000):
+        dialog.ok_button.click()
+    assert reply.core.status == 200
+    _end(context, manager, dialogs)
+    assert context.store.lookup(key) == Credential("user", "passwd")
+
+
+def test_without_a_keyring_the_auth_dialog_says_so_and_nothing_is_stored(
+        qtbot, no_keyring: object, auth_server: AuthServer, tmp_path: Path) -> None:
+    context, manager, dialogs, shown = _session(tmp_path / "data")
+    with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+        reply = manager.get(auth_server.url + "/basic/nokeyring/x")
+    dialog = shown[0]
+    assert isinstance(dialog, AuthDialog)
+    assert not dialog.remember.isEnabled() and "No system keyring" in dialog.keyring_note.text()
+    qtbot.keyClicks(dialog.user, "user")
+    qtbot.keyClicks(dialog.password, "passwd")
+    with qtbot.waitSignal(reply.finished, timeout=10000):
+        dialog.ok_button.click()
+    assert reply.core.status == 200
+    _end(context, manager, dialogs)
+    assert _plaintext_hits(tmp_path, b"passwd") == []
+    assert not (tmp_path / "data" / "credentials.json").exists()
+
+
+def test_manual_proxy_password_from_settings_answers_the_proxy_without_a_dialog(
+        qtbot, keyring_service: KeyringService, tinyproxy_auth: Tinyproxy, http_server: HypercornServer,
+        tmp_path: Path) -> None:
+    context, manager, dialogs, shown = _session(tmp_path / "data", keyring_service.backend())
+    page = dialogs.open_settings()
+    qtbot.waitUntil(lambda: page.lists_ready, timeout=5000)
+    page.proxy_radio[ProxyMode.MANUAL].click()
+    qtbot.keyClicks(page.proxy_host, "127.0.0.1")
+    page.proxy_port.setValue(tinyproxy_auth.port)
+    page.no_proxy.clear()
+    qtbot.keyClicks(page.proxy_user, "puser")
+    qtbot.keyClicks(page.proxy_password, "ppass")
+    page.ok_button.click()
+    qtbot.waitUntil(lambda: context.store.remembered() != [], timeout=5000)
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(http_server.url + "/echo")
+    assert reply.core.status == 200 and shown == []
+    assert any(f"127.0.0.1:{http_server.port}/echo" in line for line in tinyproxy_auth.wait_requests(1))
+    _end(context, manager, dialogs)
+    assert _plaintext_hits(tmp_path, b"ppass") == []
+
+
+def test_pac_file_setting_routes_requests_through_the_proxy_it_names(
+        qtbot, tinyproxy: Tinyproxy, http_server: HypercornServer, tmp_path: Path) -> None:
+    pac = tmp_path / "proxy.pac"
+    pac.write_text('function FindProxyForURL(url, host) { return "PROXY 127.0.0.1:' + str(tinyproxy.port) + '"; }')
+    context = AppContext(tmp_path / "data")
+    context.settings.proxy_mode = ProxyMode.PAC
+    context.settings.pac_url = pac.as_uri()
+    manager = QtNetworkManager()
+    dialogs = Dialogs(context, manager)
+    before = len(tinyproxy.requests())
+    with qtbot.waitSignal(manager.finished, timeout=20000):
+        reply = manager.get(http_server.url + "/echo?via-pac")
+    assert reply.core.status == 200
+    lines = tinyproxy.wait_requests(before + 1)
+    assert any("/echo?via-pac" in line for line in lines[before:])
+    _end(context, manager, dialogs)

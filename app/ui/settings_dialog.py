@@ -169,7 +169,7 @@ class SettingsDialog(QDialog):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
         self.proxy_type = QComboBox()
         self.proxy_type.addItem("HTTP (CONNECT for https)", ProxyType.HTTP)
-        self.proxy_type.addItem("SOCKS5", ProxyType.SOCKS5)
+        self.proxy_type.addItem("SOCKS5 (host names resolved by the proxy)", ProxyType.SOCKS5)
         self.proxy_host = QLineEdit()
         self.proxy_host.setPlaceholderText("proxy.example.org")
         self.proxy_port = QSpinBox()
@@ -178,7 +178,6 @@ class SettingsDialog(QDialog):
         hostport.addWidget(self.proxy_host, 1)
         hostport.addWidget(QLabel("Port:"))
         hostport.addWidget(self.proxy_port)
-        self.proxy_remote_dns = QCheckBox("Resolve host names through the proxy (SOCKS5)")
         self.proxy_user = QLineEdit()
         self.proxy_user.setPlaceholderText("optional")
         self.proxy_password = QLineEdit()
@@ -191,7 +190,6 @@ class SettingsDialog(QDialog):
         self.no_proxy.setPlaceholderText("localhost, 127.0.0.1, .internal.example.org")
         form.addRow("Type:", self.proxy_type)
         form.addRow("Host:", hostport)
-        form.addRow("", self.proxy_remote_dns)
         form.addRow("User name:", self.proxy_user)
         form.addRow("Password:", self.proxy_password)
         form.addRow("", self.proxy_keyring_note)
@@ -318,7 +316,6 @@ class SettingsDialog(QDialog):
         self.proxy_type.setCurrentIndex(self.proxy_type.findData(s.proxy_type))
         self.proxy_host.setText(s.proxy_host)
         self.proxy_port.setValue(s.proxy_port)
-        self.proxy_remote_dns.setChecked(s.proxy_remote_dns)
         self.proxy_user.setText(s.proxy_user)
         self.no_proxy.setText(s.no_proxy)
         self.pac_url.setText(s.pac_url)
@@ -348,8 +345,7 @@ class SettingsDialog(QDialog):
         certs = [ClientCertificate(r.text(0), r.text(1), r.text(2)) for r in rows if r is not None]
         return dataclasses.replace(
             self.original, proxy_mode=mode, proxy_type=ProxyType(self.proxy_type.currentData()),
-            proxy_host=self.proxy_host.text().strip(), proxy_port=self.proxy_port.value(),
-            proxy_remote_dns=self.proxy_remote_dns.isChecked(), proxy_user=self.proxy_user.text(),
+            proxy_host=self.proxy_host.text().strip(), proxy_port=self.proxy_port.value(), proxy_user=self.proxy_user.text(),
             no_proxy=self.no_proxy.text(), pac_url=self.pac_url.text().strip(),
             redirect_policy=RedirectChoice(self.redirect_policy.currentData()), max_redirects=self.max_redirects.value(),
             transfer_timeout=self.transfer_timeout.value(), http2_allowed=self.http2_allowed.isChecked(),
