@@ -17,6 +17,7 @@ raises ``ProxyChallenge``, which the auth rounds answer. Failures map to QNAM's 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import ssl
 from collections import deque
@@ -287,10 +288,20 @@ async def _socks5_handshake(stream: AsyncNetworkStream, endpoint: ProxyEndpoint,
         raise CourierError(NetworkError.UnknownProxyError, "Invalid SOCKSv5 reply")
     if done.reply_code != _S5.SOCKS5ReplyCode.SUCCEEDED:
         code, msg = _SOCKS_ERRORS.get(done.reply_code, (NetworkError.ProxyConnectionClosedError,
-                                                         "SOCKSv5 server failure"))
+                                                         "General SOCKSv5 server failure"))
+        if done.reply_code == _S5.SOCKS5ReplyCode.GENERAL_SERVER_FAILURE and not _is_ip(host):
+            code = NetworkError.HostNotFoundError  # what QNAM reports when the proxy cannot resolve the name
         if code is NetworkError.HostNotFoundError:
             msg = f"Host {host} not found"
         raise CourierError(code, msg)
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 async def _read(stream: AsyncNetworkStream) -> bytes:
