@@ -226,8 +226,10 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
         key = origin_key(manager, reply, target)
         length = body.length() if body is not None else None
         content_type = body.content_type if body is not None else None
+        cookie = manager.cookie_jar.header_for_url(target.url) \
+            if req.attribute(Attribute.COOKIE_LOAD_AUTOMATIC, True) else None  # C6–C8
         wire = hdrs.build(target.host_header, app_headers, method, length, body is not None,
-                          None, content_type, auto_decompress)
+                          cookie, content_type, auto_decompress)
         tracer = _Tracer(reply, hop)
         make = functools.partial(_make_request, reply, tracer, method, target, wire, body, length)
         token = current_trace.set(tracer)
@@ -251,6 +253,10 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                     hop.connection.remote_address = f"{addr[0]}:{addr[1]}"
             status = response.status_code
             location = response.headers.get("location")
+            if req.attribute(Attribute.COOKIE_SAVE_AUTOMATIC, True):  # C1, R7: also from 3xx and errors
+                manager.cookie_jar.set_cookie_headers_from_url(
+                    [v.decode("latin-1") for k, v in response.headers.raw if k.lower() == b"set-cookie"],
+                    target.url)
             if status in REDIRECT_CODES and redirector.follows:
                 _set_meta(reply, response, target, key)
                 dst_url = redirector.target(target.url, status, location)

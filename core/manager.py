@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from core import events as ev
 from core.auth import MAX_AUTHENTICATION_ATTEMPTS, AuthCache
 from core.body import Body, BodyLike, as_body
+from core.cookies import CookieJar
 from core.errors import CourierError, NetworkError
 from core.proxy import Proxy, ProxyFactory
 from core.questions import QuestionBoard
@@ -46,6 +47,7 @@ class NetworkManager:
         self.max_authentication_attempts = MAX_AUTHENTICATION_ATTEMPTS  # bounded, unlike QNAM (A8, A13)
         self.proxy = Proxy.default()  # the system proxy (D22, P4)
         self.proxy_factory: ProxyFactory | None = None
+        self.cookie_jar = CookieJar()  # D15/C9: in memory; CookieJar(SqliteCookieStore(path)) persists
 
     # -- QNAM's operations -----------------------------------------------------------------
     def get(self, request: Request | str, body: BodyLike = None) -> Reply:
