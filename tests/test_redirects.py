@@ -139,9 +139,9 @@ def test_a_307_post_resends_a_file_body_but_not_a_one_shot_stream(loop, policy_s
         reply = await m.post(to(policy_server, "/echo/file", 307), FileBody(path)).wait()
         assert reply.error is NetworkError.NoError
         assert policy_server.seen.requests[-1]["body"] == path.read_bytes()
-        reply = await m.post(to(policy_server, "/echo/stream", 307), IteratorBody(once())).wait()
+        reply = await m.post(to(policy_server, "/echo/redirected-stream", 307), IteratorBody(once())).wait()
         assert reply.error is NetworkError.ContentReSendError
-        assert policy_server.requests_to("/echo/stream") == []
+        assert policy_server.requests_to("/echo/redirected-stream") == []
 
     run(loop, story)
 
@@ -192,11 +192,11 @@ def test_no_less_safe_refuses_https_to_http(loop, policy_server: PolicyServer, p
     async def story(m: NetworkManager) -> None:
         up = await m.get(to(policy_server, policy_tls_server.url + "/echo/secure")).wait()
         assert up.error is NetworkError.NoError and up.url.startswith("https://")
-        down = await m.get(to(policy_tls_server, policy_server.url + "/echo/plain")).wait()
+        down = await m.get(to(policy_tls_server, policy_server.url + "/echo/after-downgrade")).wait()
         assert down.error is NetworkError.InsecureRedirectError
         assert down.error_string == "Insecure redirect" and down.status == 302
-        assert policy_server.requests_to("/echo/plain") == []
-        anything = Request(to(policy_tls_server, policy_server.url + "/echo/plain"),
+        assert policy_server.requests_to("/echo/after-downgrade") == []
+        anything = Request(to(policy_tls_server, policy_server.url + "/echo/after-downgrade"),
                            attributes={Attribute.REDIRECT_POLICY: RedirectPolicy.USER_VERIFIED})
         m.questions.subscribe(lambda q: q.answer(True))
         followed = await m.get(anything).wait()
@@ -210,10 +210,10 @@ def test_same_origin_follows_only_within_the_origin(loop, policy_server: PolicyS
         m.redirect_policy = RedirectPolicy.SAME_ORIGIN
         same = await m.get(policy_server.url + "/chain/2").wait()
         assert same.error is NetworkError.NoError and len(same.redirects) == 2
-        elsewhere = other_host(policy_server) + "/echo/x"
+        elsewhere = other_host(policy_server) + "/echo/same-origin-cross"
         cross = await m.get(to(policy_server, elsewhere)).wait()
         assert cross.error is NetworkError.InsecureRedirectError
-        assert len(policy_server.requests_to("/echo/x")) == 0
+        assert len(policy_server.requests_to("/echo/same-origin-cross")) == 0
 
     run(loop, story)
 
