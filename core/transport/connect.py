@@ -44,16 +44,17 @@ class Placeholder(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost, self.exc = True, exc
 
-    def hand_over(self, transport: asyncio.Transport, protocol: asyncio.Protocol) -> None:
+    def hand_over(self, transport: asyncio.Transport, protocol: Any) -> None:
+        """Switch ``transport`` to ``protocol`` and replay what arrived meanwhile."""
         transport.set_protocol(protocol)
         protocol.connection_made(transport)
         for data in self.buffer:
             protocol.data_received(data)
         self.buffer.clear()
-        if self.eof:
-            protocol.eof_received()
         if self.lost:
             protocol.connection_lost(self.exc)
+        elif self.eof:
+            transport.close()
 
 
 async def _tcp(host: str, port: int, trace: TraceFn | None) -> tuple[asyncio.Transport, Placeholder]:

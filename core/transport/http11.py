@@ -60,11 +60,12 @@ class Exchange:
         self.request_done = False
 
 
-class H1Connection(asyncio.Protocol):
+class H1Connection(asyncio.BufferedProtocol):
     http2 = False
 
-    def __init__(self, owner: ConnectionOwner) -> None:
+    def __init__(self, owner: ConnectionOwner, read_buffer: memoryview) -> None:
         self.owner = owner
+        self._rbuf = read_buffer
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.closed = False
@@ -88,13 +89,20 @@ class H1Connection(asyncio.Protocol):
         self._heard = False
         self.stream: NetStream | None = None
 
-    # -- asyncio.Protocol ------------------------------------------------------------------
+    # -- asyncio.BufferedProtocol ----------------------------------------------------------
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._rbuf  # shared by the transport's connections: each read is handled at once
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._rbuf[:nbytes]))
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tr: asyncio.Transport = transport  # type: ignore[assignment]  # uvloop's are not subclasses
         self.transport = tr
         self.stream = NetStream(transport)
 
     def data_received(self, data: bytes) -> None:
+        """Every received chunk (from ``buffer_updated``, or replayed by the connection's opener)."""
         st = self._state
         if st == _BODY_LEN:
             ex = self._ex

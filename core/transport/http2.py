@@ -31,6 +31,35 @@ _DROP = {b"host", b"connection", b"keep-alive", b"proxy-connection", b"transfer-
 _S = h2.settings.SettingCodes
 
 
+def _install_huffman_cache() -> None:
+    """Memoize hpack's pure-Python Huffman decoder: servers send the same strings (server, dates,
+    content types) on every response, and decoding them was the largest cost of a small HTTP/2
+    response (docs/performance.md)."""
+    import hpack.hpack
+
+    module: Any = hpack.hpack
+    original = module.decode_huffman
+    if getattr(original, "courier_cached", False):
+        return
+    cache: dict[bytes, bytes] = {}
+
+    def decode_huffman(data: bytes) -> bytes:
+        got = cache.get(data)
+        if got is None:
+            got = original(data)
+            if len(data) <= 256:
+                if len(cache) >= 4096:
+                    cache.clear()
+                cache[data] = got
+        return got
+
+    decode_huffman.courier_cached = True  # type: ignore[attr-defined]
+    module.decode_huffman = decode_huffman
+
+
+_install_huffman_cache()
+
+
 def _protocol_error(message: str) -> CourierError:
     return CourierError(NetworkError.ProtocolFailure, message)
 
@@ -59,11 +88,12 @@ class H2Stream:
             self.body.fail(err)
 
 
-class H2Connection(asyncio.Protocol):
+class H2Connection(asyncio.BufferedProtocol):
     http2 = True
 
-    def __init__(self, owner: ConnectionOwner) -> None:
+    def __init__(self, owner: ConnectionOwner, read_buffer: memoryview) -> None:
         self.owner = owner
+        self._rbuf = read_buffer
         self.loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.stream: NetStream | None = None
@@ -79,15 +109,24 @@ class H2Connection(asyncio.Protocol):
         self._window_waiters: list[asyncio.Future[None]] = []
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
+        # We build valid request headers ourselves; response headers are only read, never forwarded,
+        # and their size limits are checked in _head (h2's per-header validation cost ~5%).
         cfg = h2.config.H2Configuration(client_side=True, header_encoding=None,
-                                        validate_outbound_headers=False, normalize_outbound_headers=False)
+                                        validate_outbound_headers=False, normalize_outbound_headers=False,
+                                        validate_inbound_headers=False)
         self.h2 = h2.connection.H2Connection(config=cfg)
         self.h2.local_settings = h2.settings.Settings(client=True, initial_values={
             _S.ENABLE_PUSH: 0, _S.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
             _S.INITIAL_WINDOW_SIZE: STREAM_WINDOW, _S.MAX_HEADER_LIST_SIZE: MAX_HEAD_SIZE})
         del self.h2.local_settings[_S.ENABLE_CONNECT_PROTOCOL]
 
-    # -- asyncio.Protocol ------------------------------------------------------------------
+    # -- asyncio.BufferedProtocol ----------------------------------------------------------
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._rbuf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self._rbuf[:nbytes]))
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         tr: asyncio.Transport = transport  # type: ignore[assignment]  # uvloop's are not subclasses
         self.transport = tr

@@ -33,6 +33,7 @@ from core.transport.proxied import Gate, ProxyEndpoint, send_through_pool
 HTTP1_CONNECTIONS = 6
 HTTP2_STREAMS = 100
 KEEPALIVE_EXPIRY = 120.0  # D20
+READ_SIZE = 1024 * 1024  # one read from the socket: large reads are what make downloads fast
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 Conn = H1Connection | H2Connection
@@ -150,13 +151,13 @@ class Origin:
         self.opening -= 1
         conn: Conn
         if chosen == "h2" or (ctx is None and self.mode == "h2"):
-            h2c = H2Connection(self)
+            h2c = H2Connection(self, self.transport.read_buffer())
             h2c.active = 1
             self.mode = "h2"
             self.h2conn = h2c
             conn = h2c
         else:
-            conn = H1Connection(self)
+            conn = H1Connection(self, self.transport.read_buffer())
             if self.mode == "unknown":
                 self.mode = "h1"
         self.conns.add(conn)
@@ -226,6 +227,13 @@ class Transport:
         self.tls_provider: TlsProvider | None = None
         self.proxy_pool_factory: ProxyPoolFactory | None = None
         self._proxy_pools: dict[OriginKey, tuple[httpcore.AsyncConnectionPool, Gate]] = {}
+        self._read_buffer: memoryview | None = None
+
+    def read_buffer(self) -> memoryview:
+        """The receive buffer all our connections read into (one loop: reads never interleave)."""
+        if self._read_buffer is None:
+            self._read_buffer = memoryview(bytearray(READ_SIZE))
+        return self._read_buffer
 
     def set_default_ssl_context(self, context: ssl.SSLContext) -> None:
         """Use ``context`` for https origins created from now on."""
