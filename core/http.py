@@ -217,7 +217,8 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
         app_headers.append(("Authorization", f"Bearer {req.bearer_token}"))
     auto_decompress = not req.has_header("Accept-Encoding")  # E3
     policy: RedirectPolicy = req.attribute(Attribute.REDIRECT_POLICY, manager.redirect_policy)
-    redirector = Redirector(manager, reply, policy, req.maximum_redirects)
+    redirector = Redirector(manager, reply, policy, req.maximum_redirects,
+                            manager.hsts.upgrade_url if manager.strict_transport_security_enabled else None)
     store = bool(req.attribute(Attribute.STORE_BODY, True))
     threshold = int(req.attribute(Attribute.DECOMPRESSED_SAFETY_THRESHOLD, DEFAULT_THRESHOLD))
 
@@ -257,6 +258,8 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                 manager.cookie_jar.set_cookie_headers_from_url(
                     [v.decode("latin-1") for k, v in response.headers.raw if k.lower() == b"set-cookie"],
                     target.url)
+            if manager.strict_transport_security_enabled and target.scheme == "https":  # HS1–HS5
+                manager.hsts.update_from_headers(target.host, response.headers.get_list("strict-transport-security"))
             if status in REDIRECT_CODES and redirector.follows:
                 _set_meta(reply, response, target, key)
                 dst_url = redirector.target(target.url, status, location)

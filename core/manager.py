@@ -7,8 +7,9 @@ All methods must be called on that loop's thread (the Qt bridge hops threads for
 from __future__ import annotations
 
 import asyncio
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from core import events as ev
@@ -16,6 +17,7 @@ from core.auth import MAX_AUTHENTICATION_ATTEMPTS, AuthCache
 from core.body import Body, BodyLike, as_body
 from core.cookies import CookieJar
 from core.errors import CourierError, NetworkError
+from core.hsts import HstsCache, HstsPolicy
 from core.proxy import Proxy, ProxyFactory
 from core.questions import QuestionBoard
 from core.reply import Reply
@@ -48,6 +50,8 @@ class NetworkManager:
         self.proxy = Proxy.default()  # the system proxy (D22, P4)
         self.proxy_factory: ProxyFactory | None = None
         self.cookie_jar = CookieJar()  # D15/C9: in memory; CookieJar(SqliteCookieStore(path)) persists
+        self.hsts = HstsCache()  # known HSTS hosts (HS6); learnt and applied only when enabled
+        self.strict_transport_security_enabled = False  # D12
 
     # -- QNAM's operations -----------------------------------------------------------------
     def get(self, request: Request | str, body: BodyLike = None) -> Reply:
@@ -86,9 +90,30 @@ class NetworkManager:
         method = str(verb) if verb else operation.value
         if request.url.startswith("local+http:"):
             request.url = "unix+" + request.url[len("local+"):]  # U1
+        if self.strict_transport_security_enabled:
+            request.url = self.hsts.upgrade_url(request.url)  # HS7
         reply = Reply(self, operation, request, method)
         self._start(reply, body)
         return reply
+
+    # -- HSTS (QNAM's strictTransportSecurity* API, HS8/HS9) ----------------------------------
+    def add_strict_transport_security_hosts(self, policies: Iterable[HstsPolicy]) -> None:
+        self.hsts.add_hosts(policies)
+
+    def strict_transport_security_hosts(self) -> list[HstsPolicy]:
+        return self.hsts.hosts()
+
+    def enable_strict_transport_security_store(self, enabled: bool, path: str | None = None) -> None:
+        """Keep known hosts in ``path`` (default: hsts.json in the user cache folder). Loading the
+        store does not switch HSTS on, as in QNAM (HS9)."""
+        if not enabled:
+            self.hsts.disable_store()
+            return
+        if path is None:
+            from platformdirs import user_cache_dir
+
+            path = os.path.join(user_cache_dir("courier"), "hsts.json")
+        self.hsts.enable_store(path)
 
     def connect_to_host(self, host: str, port: int = 80) -> Reply:
         """Open one TCP connection to ``host:port`` in the pool, with no HTTP bytes (QNAM N2)."""
