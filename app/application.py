@@ -17,6 +17,9 @@ def run_gui(quit_after: float | None = None) -> int:
     app.setOrganizationName("Courier")
     from app.dialogs import AppContext, install_dialogs
     from app.ui.main_window import MainWindow
+    from app.ui.theme import follow_system
+
+    follow_system(app)
 
     context = AppContext()
     manager = QtNetworkManager()

@@ -5,13 +5,21 @@
 ``uploadProgress(int, int)``, ``redirected(str)``, ``encrypted``, ``errorOccurred(int)``,
 ``finished``. Core events are produced on the network thread and re-emitted here through queued
 signal connections, so slots always run on the GUI thread.
+
+Events are batched: the network thread appends them to a queue and posts one queued wake-up per
+burst, so thousands of small events cost one GUI wake-up, not thousands. Observers that want every
+reply (the live list) connect ``QtNetworkManager.replyEvents(list)``: one call per batch, in order,
+beginning with a ``Created`` notice per reply (it carries the composer's request, if any).
 """
 
 from __future__ import annotations
 
+import time
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.network_thread import NetworkThread
 from core import NetworkManager, Reply, Request
@@ -20,10 +28,20 @@ from core.body import BodyLike, as_body
 from core.request import Operation
 
 
-class _Relay(QObject):
-    """Lives on the GUI thread; receives core events from the network thread as queued calls."""
+@dataclass(frozen=True, slots=True)
+class Created(ev.Event):
+    """The bridge sent a request (first in every reply's batch stream); ``spec`` is what the user composed."""
 
-    event = Signal(object)
+    spec: Any = None
+
+
+class _Relay(QObject):
+    """Lives on the GUI thread; the network thread posts ``wake`` (queued) when events are waiting."""
+
+    wake = Signal()
+
+
+FLUSH_BUDGET = 0.008  # seconds of event dispatch per GUI turn before yielding to painting and input
 
 
 class QtReply(QObject):
@@ -66,6 +84,7 @@ class QtReply(QObject):
 
 class QtNetworkManager(QObject):
     finished = Signal(object)
+    replyEvents = Signal(object)  # list[core event]: every bridged reply's events, one call per batch
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -73,12 +92,27 @@ class QtNetworkManager(QObject):
         self.thread.start()
         self.core = NetworkManager(loop=self.thread.loop)
         self._relay = _Relay()
-        self._relay.event.connect(self._on_event, Qt.ConnectionType.QueuedConnection)
+        self._relay.wake.connect(self._flush, Qt.ConnectionType.QueuedConnection)
+        self._queue: deque[ev.Event] = deque()
+        self._wake_posted = False
         self._replies: dict[int, QtReply] = {}
         self._closed = False
 
+    # -- batching (network thread side) -----------------------------------------------------
+    def _enqueue(self, event: ev.Event) -> None:
+        self._queue.append(event)
+        if not self._wake_posted:
+            self._wake_posted = True
+            self._relay.wake.emit()
+
+    def observe(self, reply: Reply, spec: Any = None) -> None:
+        """Bridge a core reply created on the network thread (e.g. by a load test). Network thread only."""
+        self._enqueue(Created(reply, spec))
+        reply.subscribe(self._enqueue)
+
     # QNAM-like operations --------------------------------------------------------------
-    def send(self, operation: Operation | str, request: Request | str, body: BodyLike = None) -> QtReply:
+    def send(self, operation: Operation | str, request: Request | str, body: BodyLike = None,
+             spec: Any = None) -> QtReply:
         req = Request(request) if isinstance(request, str) else request
         verb = operation.value if isinstance(operation, Operation) else operation
         holder: dict[str, Any] = {}
@@ -87,7 +121,7 @@ class QtNetworkManager(QObject):
         def start() -> None:
             reply = self.core.send_custom_request(req, verb, as_body(body))
             holder["r"] = reply
-            reply.subscribe(self._relay.event.emit)
+            self.observe(reply, spec)
 
         # Create the core reply on the network thread and wait for the handle (sub-millisecond).
         self.thread.run_sync(lambda: start())
@@ -99,15 +133,32 @@ class QtNetworkManager(QObject):
     def get(self, request: Request | str) -> QtReply:
         return self.send("GET", request)
 
-    @Slot(object)
-    def _on_event(self, event: ev.Event) -> None:
-        qreply = self._replies.get(id(event.reply))
-        if qreply is None:
-            return
-        if isinstance(event, ev.Finished):
-            self.finished.emit(qreply)
-            del self._replies[id(event.reply)]
-        qreply.dispatch(event)
+    # -- batching (GUI thread side) -------------------------------------------------------------
+    @Slot()
+    def _flush(self) -> None:
+        self._wake_posted = False  # events queued from now on post a new wake-up
+        deadline = time.perf_counter() + FLUSH_BUDGET
+        batch: list[ev.Event] = []
+        queue = self._queue
+        while queue:
+            try:
+                event = queue.popleft()
+            except IndexError:
+                break
+            batch.append(event)
+            qreply = self._replies.get(id(event.reply))
+            if qreply is not None:
+                if isinstance(event, ev.Finished):
+                    self.finished.emit(qreply)
+                    del self._replies[id(event.reply)]
+                qreply.dispatch(event)
+            if len(batch) % 64 == 0 and time.perf_counter() > deadline:
+                if queue and not self._wake_posted:
+                    self._wake_posted = True
+                    QTimer.singleShot(0, self._flush)  # let the GUI paint, then go on
+                break
+        if batch:
+            self.replyEvents.emit(batch)
 
     def close(self) -> None:
         """Cancel transfers and stop the network thread cleanly."""

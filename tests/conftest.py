@@ -5,6 +5,10 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before any Qt import
+if "COURIER_DATA_DIR" not in os.environ:  # the app's state files go to a throwaway directory
+    import tempfile as _tempfile
+
+    os.environ["COURIER_DATA_DIR"] = _tempfile.mkdtemp(prefix="courier-test-data-")
 
 import asyncio
 import tempfile

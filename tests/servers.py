@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
 import socket
 import threading
 from collections.abc import Callable
@@ -22,6 +23,7 @@ class Seen:
 
     requests: list[dict[str, Any]] = field(default_factory=list)
     connections: set[Any] = field(default_factory=set)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)  # /file/<name> → (path, content type)
 
 
 def make_app(seen: Seen) -> Callable[..., Any]:
@@ -67,6 +69,16 @@ def make_app(seen: Seen) -> Callable[..., Any]:
                 part = chunk[: min(n, 65536)]
                 n -= len(part)
                 await send({"type": "http.response.body", "body": part, "more_body": n > 0})
+            return
+        elif path.startswith("/file/") and path[6:] in seen.files:
+            fpath, ctype = seen.files[path[6:]]
+            size = os.path.getsize(fpath)
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-length", str(size).encode()), (b"content-type", ctype.encode())]})
+            with open(fpath, "rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
             return
         elif path.startswith("/redirect/"):
             n = int(path.split("/")[2])

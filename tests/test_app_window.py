@@ -12,16 +12,17 @@ from tests.servers import HypercornServer
 
 def test_send_shows_status_headers_and_body(qtbot, http_server: HypercornServer) -> None:
     manager = QtNetworkManager()
-    window = MainWindow(manager)
+    window = MainWindow(manager, restore=False)
     qtbot.addWidget(window)
     window.show()
-    window.url.setText(http_server.url + "/echo")
+    composer = window.composer()
+    composer.url.setText(http_server.url + "/echo")
     with qtbot.waitSignal(manager.finished, timeout=10000):
-        window.send_button.click()
-    qtbot.waitUntil(lambda: "200" in window.status.text(), timeout=5000)
-    assert "content-type: application/json" in window.headers_view.toPlainText()
-    assert '"method": "GET"' in window.body_view.toPlainText()
-    manager.close()
+        composer.send_button.click()
+    qtbot.waitUntil(lambda: "200" in window.details.status.text(), timeout=5000)
+    assert ("content-type", "application/json") in window.details.response_headers.rows
+    qtbot.waitUntil(lambda: '"method": "GET"' in window.details.body.current_text(), timeout=5000)
+    window.close()
 
 
 def test_signals_arrive_on_the_gui_thread_in_qnam_order(qtbot, http_server: HypercornServer) -> None:

@@ -1,118 +1,347 @@
-"""The first window: method, URL, Send; the reply's status, headers and body."""
+"""The main window: request tabs (composers) on top; below, the live reply list beside the
+details, the timeline and the load test; a dock slot on the left for the collections sidebar.
+
+Signals: ``saveToCollectionRequested(object)`` (a ``RequestSpec``, from the list's context menu).
+``set_sidebar(widget)`` hosts a sidebar; ``open_request(spec)`` opens a request in a new tab.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
+import base64
+from typing import Any
+
+from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
+    QDockWidget,
+    QFileDialog,
     QMainWindow,
-    QPlainTextEdit,
-    QPushButton,
     QSplitter,
-    QVBoxLayout,
+    QTabWidget,
+    QToolButton,
     QWidget,
 )
 
 from app.bridge import QtNetworkManager, QtReply
-from core.errors import NetworkError
-
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-PREVIEW_LIMIT = 2 * 1024 * 1024
+from app.curl_import import format_curl
+from app.reply_store import ReplyStore
+from app.request_spec import RequestSpec, spec_to_curl_parts
+from app.state import load_state, save_state
+from app.ui.composer import Composer
+from app.ui.reply_details import ReplyDetails
+from app.ui.reply_list import LiveFeed, ReplyListPanel, spec_for_row
+from app.ui.reply_model import ReplyListModel
+from app.ui.timing import TimelinePanel
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, manager: QtNetworkManager) -> None:
+    saveToCollectionRequested = Signal(object)
+
+    def __init__(self, manager: QtNetworkManager, restore: bool = True) -> None:
         super().__init__()
         self.manager = manager
         self.setWindowTitle("Courier")
-        self.resize(1100, 720)
-        self.method = QComboBox()
-        self.method.setEditable(True)
-        self.method.addItems(METHODS)
-        self.url = QLineEdit()
-        self.url.setPlaceholderText("https://example.org/api  (Ctrl+L)")
-        self.send_button = QPushButton("Send")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.body_edit = QPlainTextEdit()
-        self.body_edit.setPlaceholderText("Request body")
-        self.status = QLabel("Ready")
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.headers_view = QPlainTextEdit()
-        self.headers_view.setReadOnly(True)
-        self.body_view = QPlainTextEdit()
-        self.body_view.setReadOnly(True)
+        self.resize(1280, 800)
+        self.store = ReplyStore()
+        self.model = ReplyListModel(self.store)
+        self.feed = LiveFeed(self.model, manager)
+        self.feed.flushed.connect(self._rows_updated)
 
-        top = QHBoxLayout()
-        top.addWidget(self.method)
-        top.addWidget(self.url, 1)
-        top.addWidget(self.send_button)
-        top.addWidget(self.cancel_button)
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.body_edit)
-        split.addWidget(self.headers_view)
-        split.addWidget(self.body_view)
-        lay = QVBoxLayout()
-        lay.addLayout(top)
-        lay.addWidget(self.status)
-        lay.addWidget(split, 1)
-        central = QWidget()
-        central.setLayout(lay)
-        self.setCentralWidget(central)
+        self.request_tabs = QTabWidget()
+        self.request_tabs.setTabsClosable(True)
+        self.request_tabs.setMovable(True)
+        self.request_tabs.setDocumentMode(True)
+        plus = QToolButton()
+        plus.setText("+")
+        plus.setToolTip("New request tab (Ctrl+T)")
+        plus.clicked.connect(lambda: self.new_tab())
+        self.request_tabs.setCornerWidget(plus, Qt.Corner.TopRightCorner)
+        self.request_tabs.tabCloseRequested.connect(self.close_tab)
 
-        self.send_button.clicked.connect(self.send)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.url.returnPressed.connect(self.send)
-        QShortcut(QKeySequence("Ctrl+Return"), self, self.send)
-        QShortcut(QKeySequence("Escape"), self, self.cancel)
-        QShortcut(QKeySequence("Ctrl+L"), self, self.url.setFocus)
-        self.current: QtReply | None = None
+        self.list_panel = ReplyListPanel(self.model)
+        self.details = ReplyDetails()
+        self.timeline = TimelinePanel(self.model)
+        self.side_tabs = QTabWidget()
+        self.side_tabs.setDocumentMode(True)
+        self.side_tabs.addTab(self.details, "Reply")
+        self.side_tabs.addTab(self.timeline, "Timeline")
+        self._load_panel: QWidget | None = None
+        self.side_tabs.addTab(QWidget(), "Load test")
+        self.side_tabs.currentChanged.connect(self._side_tab_changed)
 
-    def send(self) -> None:
-        url = self.url.text().strip()
-        if not url:
-            self.status.setText("Enter a URL")
+        self.lower_split = QSplitter(Qt.Orientation.Horizontal)
+        self.lower_split.addWidget(self.list_panel)
+        self.lower_split.addWidget(self.side_tabs)
+        self.lower_split.setSizes([700, 580])
+        self.main_split = QSplitter(Qt.Orientation.Vertical)
+        self.main_split.addWidget(self.request_tabs)
+        self.main_split.addWidget(self.lower_split)
+        self.main_split.setSizes([300, 500])
+        self.main_split.setChildrenCollapsible(False)
+        self.setCentralWidget(self.main_split)
+        self.sidebar_dock: QDockWidget | None = None
+        self.statusBar().showMessage("Ready")
+
+        self.list_panel.currentRowChanged.connect(self._show_row)
+        self.list_panel.resendRequested.connect(self.resend)
+        self.list_panel.copyCurlRequested.connect(self.copy_as_curl)
+        self.list_panel.saveToCollectionRequested.connect(self.saveToCollectionRequested)
+        self.list_panel.exportHarRequested.connect(self.export_har)
+
+        for keys, slot in ((("Ctrl+Return", "Ctrl+Enter"), self.send),
+                           (("Escape",), self.cancel),
+                           (("Ctrl+L",), self.focus_url),
+                           (("Ctrl+F",), self.list_panel.focus_filter),
+                           (("Ctrl+T",), lambda: self.new_tab()),
+                           (("Ctrl+W",), lambda: self.close_tab(self.request_tabs.currentIndex()))):
+            for k in keys:
+                QShortcut(QKeySequence(k), self, slot)
+
+        self._replies: dict[Composer, QtReply] = {}
+        self._shown_row = -1
+        self._state_saved = False
+        state = load_state() if restore else {}
+        self._restore(state)
+
+    # -- tabs ----------------------------------------------------------------------------------
+    def composer(self) -> Composer:
+        w = self.request_tabs.currentWidget()
+        if not isinstance(w, Composer):
+            return self.new_tab()
+        return w
+
+    def new_tab(self, spec: RequestSpec | None = None) -> Composer:
+        c = Composer()
+        if spec is not None:
+            c.load(spec)
+        c.sendRequested.connect(lambda c=c: self.send_from(c))
+        c.cancelRequested.connect(lambda c=c: self.cancel_from(c))
+        c.changed.connect(lambda c=c: self._retitle(c))
+        i = self.request_tabs.addTab(c, c.title())
+        self.request_tabs.setCurrentIndex(i)
+        return c
+
+    def open_request(self, spec: RequestSpec) -> Composer:
+        """Open ``spec`` (e.g. from a collection) in a new tab."""
+        return self.new_tab(spec)
+
+    def close_tab(self, index: int) -> None:
+        w = self.request_tabs.widget(index)
+        if w is None:
             return
-        if "://" not in url and not url.startswith(("data:", "file:")):
-            url = "http://" + url
-        method = self.method.currentText().strip().upper() or "GET"
-        body = self.body_edit.toPlainText().encode() if method not in ("GET", "HEAD") else None
-        self.status.setText(f"{method} {url} …")
-        self.headers_view.clear()
-        self.body_view.clear()
-        reply = self.manager.send(method, url, body or None)
-        self.current = reply
-        self.cancel_button.setEnabled(True)
-        reply.finished.connect(lambda r=reply: self._show(r))
+        if isinstance(w, Composer):
+            self.cancel_from(w)
+            self._replies.pop(w, None)
+        self.request_tabs.removeTab(index)
+        w.deleteLater()
+        if self.request_tabs.count() == 0:
+            self.new_tab()
+
+    def _retitle(self, c: Composer) -> None:
+        i = self.request_tabs.indexOf(c)
+        if i >= 0:
+            self.request_tabs.setTabText(i, c.title())
+
+    def focus_url(self) -> None:
+        c = self.composer()
+        c.url.setFocus()
+        c.url.selectAll()
+
+    # -- the sidebar slot ----------------------------------------------------------------------
+    def set_sidebar(self, widget: QWidget, title: str = "Collections") -> QDockWidget:
+        """Host ``widget`` in a dock on the left (the collections sidebar)."""
+        if self.sidebar_dock is None:
+            self.sidebar_dock = QDockWidget(title, self)
+            self.sidebar_dock.setObjectName("sidebar")
+            self.sidebar_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                                          | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.sidebar_dock)
+        self.sidebar_dock.setWindowTitle(title)
+        self.sidebar_dock.setWidget(widget)
+        if self._dock_state is not None:
+            self.restoreState(self._dock_state)
+        return self.sidebar_dock
+
+    # -- sending -------------------------------------------------------------------------------
+    def send(self) -> None:
+        self.send_from(self.composer())
 
     def cancel(self) -> None:
-        if self.current is not None:
-            self.current.abort()
+        self.cancel_from(self.composer())
 
-    def _show(self, reply: QtReply) -> None:
-        if reply is not self.current:
-            return  # a stale reply: the user sent another request since
-        self.cancel_button.setEnabled(False)
+    def send_from(self, c: Composer) -> QtReply | None:
+        spec = c.spec()
+        try:
+            verb, request, body = spec.build()
+        except (ValueError, OSError) as exc:
+            c.show_message(str(exc), error=True)
+            return None
+        old = self._replies.pop(c, None)
+        if old is not None and not old.core.is_finished:
+            old.abort()
+        c.show_message("")
+        reply = self.send_spec(verb, request, body, spec)
+        self._replies[c] = reply
+        c.set_running(True)
+        reply.uploadProgress.connect(lambda d, t, c=c: c.set_progress(c.upload_bar, d, t))
+        reply.downloadProgress.connect(lambda d, t, c=c: c.set_progress(c.download_bar, d, t))
+        reply.finished.connect(lambda c=c, r=reply: self._finished(c, r))
+        self.list_panel.select_row(reply.core.extra["ui_row"])
+        return reply
+
+    def send_spec(self, verb: str, request: Any, body: Any, spec: RequestSpec | None) -> QtReply:
+        """Send and put the row into the list at once (later events update it)."""
+        reply = self.manager.send(verb, request, body, spec=spec)
+        self.feed.add_now(reply.core, spec)
+        self.statusBar().showMessage(f"{verb} {request.url}")
+        return reply
+
+    def cancel_from(self, c: Composer) -> None:
+        reply = self._replies.get(c)
+        if reply is not None and not reply.core.is_finished:
+            reply.abort()
+
+    def _finished(self, c: Composer, reply: QtReply) -> None:
+        if self._replies.get(c) is reply:
+            c.set_running(False)
         r = reply.core
-        total = r.timings.total or 0.0
-        if r.error is NetworkError.NoError or r.status is not None:
-            line = f"{r.http_version or ''} {r.status} {r.reason}  ·  {r.bytes_received} bytes  ·  {total * 1000:.1f} ms"
-            if r.error is not NetworkError.NoError:
-                line += f"  ·  {r.error.name}"
+        if r.error.value != 0 and not r.status:
+            self.statusBar().showMessage(f"{r.error.name}: {r.error_string}")
         else:
-            line = f"{r.error.name}: {r.error_string}"
-        self.status.setText(line)
-        self.headers_view.setPlainText("\n".join(f"{k}: {v}" for k, v in r.headers))
-        data = r.body.read_at(0, PREVIEW_LIMIT)
-        text = data.decode("utf-8", errors="replace")
-        if r.body.size > PREVIEW_LIMIT:
-            text += f"\n… ({r.body.size - PREVIEW_LIMIT} more bytes)"
-        self.body_view.setPlainText(text)
+            total = r.timings.total or 0.0
+            self.statusBar().showMessage(f"{r.method} {r.url} → {r.status} in {total * 1000:.0f} ms")
 
-    def closeEvent(self, event: object) -> None:
+    def resend(self, row: int) -> None:
+        spec = spec_for_row(self.model, row)
+        try:
+            verb, request, body = spec.build()
+        except (ValueError, OSError) as exc:
+            self.statusBar().showMessage(f"Cannot resend: {exc}")
+            return
+        reply = self.send_spec(verb, request, body, spec)
+        self.list_panel.select_row(reply.core.extra["ui_row"])
+
+    def copy_as_curl(self, row: int) -> None:
+        spec = spec_for_row(self.model, row)
+        try:
+            text = format_curl(**spec_to_curl_parts(spec))
+        except (ValueError, OSError) as exc:
+            self.statusBar().showMessage(f"Cannot copy: {exc}")
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage("Copied as curl")
+
+    def export_har(self, rows: list[int]) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export HAR", "courier.har", "HAR files (*.har)")
+        if path:
+            self.write_har(rows, path)
+
+    def write_har(self, rows: list[int], path: str) -> Any:
+        """Write the rows' replies as HAR on a worker thread; returns the future."""
+        from app.har import export_rows
+        from app.ui.body_viewer import pool
+
+        fut = pool().submit(export_rows, self.store, rows, path)
+        self.statusBar().showMessage(f"Exporting {len(rows)} replies to {path}…")
+        fut.add_done_callback(lambda f: None)
+        return fut
+
+    # -- details ---------------------------------------------------------------------------------
+    def _show_row(self, row: int) -> None:
+        self._shown_row = row
+        self.store.pinned = {row} if row >= 0 else set()
+        if row < 0:
+            self.details.clear()
+            return
+        reply = self.model.reply(row)
+        if reply is None:
+            self.details.clear()
+            return
+        self.details.show_reply(reply)
+
+    def _rows_updated(self, rows: set[int], finished: set[int]) -> None:
+        if self._shown_row in rows:
+            reply = self.model.reply(self._shown_row)
+            if reply is not None:
+                self.details.show_reply(reply, refresh_body=self._shown_row in finished)
+
+    def _side_tab_changed(self, index: int) -> None:
+        if index == 2 and self._load_panel is None:
+            from app.ui.load_test import LoadTestPanel
+
+            self._load_panel = LoadTestPanel(self.manager, self)
+            self.side_tabs.blockSignals(True)
+            old = self.side_tabs.widget(2)
+            self.side_tabs.removeTab(2)
+            if old is not None:
+                old.deleteLater()
+            self.side_tabs.insertTab(2, self._load_panel, "Load test")
+            self.side_tabs.setCurrentIndex(2)
+            self.side_tabs.blockSignals(False)
+
+    def load_panel(self) -> Any:
+        self.side_tabs.setCurrentIndex(2)
+        return self._load_panel
+
+    # -- state -----------------------------------------------------------------------------------
+    def _restore(self, state: dict[str, Any]) -> None:
+        self._dock_state: QByteArray | None = None
+        for key, fn in (("geometry", self.restoreGeometry),
+                        ("list_header", self.list_panel.view.horizontalHeader().restoreState)):
+            raw = state.get(key)
+            if isinstance(raw, str):
+                try:
+                    fn(QByteArray(base64.b64decode(raw)))
+                except ValueError:
+                    pass
+        tabs = state.get("tabs") if isinstance(state.get("tabs"), list) else None
+        for d in tabs or []:
+            if isinstance(d, dict):
+                self.new_tab(RequestSpec.from_dict(d))
+        if self.request_tabs.count() == 0:
+            self.new_tab()
+        cur = state.get("current_tab", 0)
+        if isinstance(cur, int) and 0 <= cur < self.request_tabs.count():
+            self.request_tabs.setCurrentIndex(cur)
+        for key, split in (("main_split", self.main_split), ("lower_split", self.lower_split)):
+            sizes = state.get(key)
+            if isinstance(sizes, list) and len(sizes) == split.count() and all(isinstance(s, int) for s in sizes):
+                split.setSizes(sizes)
+        side = state.get("side_tab", 0)
+        if isinstance(side, int) and 0 <= side < 2:
+            self.side_tabs.setCurrentIndex(side)
+        raw = state.get("dock_state")
+        if isinstance(raw, str):
+            try:
+                self._dock_state = QByteArray(base64.b64decode(raw))
+            except ValueError:
+                self._dock_state = None
+
+    def state(self) -> dict[str, Any]:
+        tabs = [w.spec().to_dict() for i in range(self.request_tabs.count())
+                if isinstance(w := self.request_tabs.widget(i), Composer)]
+        return {
+            "tabs": tabs, "current_tab": self.request_tabs.currentIndex(),
+            "main_split": self.main_split.sizes(), "lower_split": self.lower_split.sizes(),
+            "side_tab": self.side_tabs.currentIndex() if self.side_tabs.currentIndex() < 2 else 0,
+            "geometry": base64.b64encode(bytes(self.saveGeometry().data())).decode(),
+            "dock_state": base64.b64encode(bytes(self.saveState().data())).decode(),
+            "list_header": base64.b64encode(
+                bytes(self.list_panel.view.horizontalHeader().saveState().data())).decode(),
+        }
+
+    def save_window_state(self) -> None:
+        try:
+            save_state(self.state())
+        except OSError as exc:
+            self.statusBar().showMessage(f"Could not save the window state: {exc}")
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._state_saved:
+            self._state_saved = True
+            self.save_window_state()
+        if self._load_panel is not None:
+            self._load_panel.stop()  # type: ignore[attr-defined]
         self.manager.close()
-        super().closeEvent(event)  # type: ignore[arg-type]
+        self.store.close()
+        super().closeEvent(event)

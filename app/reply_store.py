@@ -1,0 +1,302 @@
+"""Where the live list keeps its replies, without Qt: recent ones in memory, older ones on disk.
+
+The list shows every reply of the session, but a core ``Reply`` costs kilobytes (headers, timings,
+the request) plus its body. The store keeps the newest finished replies and the running ones as
+they are; older ones are written by a background thread to an append-only archive in a private
+session directory (``records.jsonl`` + ``bodies.bin``) and dropped from memory. ``get(row)`` returns
+either the live ``Reply`` or an ``ArchivedReply`` with the same reading surface (status, headers,
+``sent_headers``, redirects, TLS, timings, ``body.read_at``), so views never care which.
+
+Credential headers (Authorization, Proxy-Authorization, Cookie, Set-Cookie) are never written
+to the archive: their values are replaced by ``REDACTED``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from array import array
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from core.errors import NetworkError
+from core.reply import RedirectHop, Reply, TlsInfo
+from core.timings import ConnectionTimings, HopTimings, Timings
+
+REDACTED = "[not kept: credential]"
+SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
+_CHUNK = 1 << 20
+
+
+def redact(headers: list[tuple[str, str]], names: set[str] = SECRET_HEADERS) -> list[tuple[str, str]]:
+    return [(k, REDACTED if k.lower() in names else v) for k, v in headers]
+
+
+class ArchivedBody:
+    """A reply body copied into the session's ``bodies.bin``: random access like ``SpooledBody``."""
+
+    def __init__(self, store: ReplyStore, offset: int, size: int) -> None:
+        self._store, self._offset, self.size = store, offset, size
+        self.on_disk = True
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        if offset >= self.size or size <= 0:
+            return b""
+        size = min(size, self.size - offset)
+        return self._store._read_body(self._offset + offset, size)
+
+    def getvalue(self) -> bytes:
+        return self.read_at(0, self.size)
+
+
+class ArchivedReply:
+    """What details views read, rebuilt from an archive record (see ``Reply``)."""
+
+    is_finished = True
+    is_running = False
+
+    def __init__(self, rec: dict[str, Any], body: ArchivedBody) -> None:
+        self.method: str = rec["method"]
+        self.url: str = rec["url"]
+        self.request_url: str = rec.get("request_url", rec["url"])
+        self.status: int | None = rec["status"]
+        self.reason: str = rec["reason"]
+        self.headers = [tuple(h) for h in rec["headers"]]
+        self.sent_headers = [tuple(h) for h in rec["sent_headers"]]
+        self.request_headers = [tuple(h) for h in rec.get("request_headers", [])]
+        self.http_version: str | None = rec["http_version"]
+        self.remote_address: str | None = rec["remote_address"]
+        self.error = NetworkError[rec["error"]] if rec["error"] in NetworkError.__members__ else NetworkError.UnknownNetworkError
+        self.error_string: str = rec["error_string"]
+        self.redirects = [RedirectHop(**h) for h in rec["redirects"]]
+        self.from_cache: bool | None = rec["from_cache"]
+        t = rec.get("tls")
+        self.tls = TlsInfo(version=t["version"], cipher=t["cipher"], alpn=t["alpn"],
+                           peer_chain=t["peer_chain"], session_resumed=t["session_resumed"]) if t else None
+        tm = rec["timings"]
+        self.timings = Timings(wall_start=tm["wall_start"], start=tm["start"], end=tm["end"],
+                               hops=[_hop(h) for h in tm["hops"]])
+        self.body = body
+        self.bytes_received: int = rec["bytes_received"]
+        self.archived = True
+
+    def header(self, name: str) -> str | None:
+        low = name.lower()
+        return next((v for k, v in self.headers if k.lower() == low), None)
+
+    def header_values(self, name: str) -> list[str]:
+        low = name.lower()
+        return [v for k, v in self.headers if k.lower() == low]
+
+
+def _hop(h: dict[str, Any]) -> HopTimings:
+    c = ConnectionTimings(**h.pop("connection"))
+    return HopTimings(connection=c, **h)
+
+
+def _jsonable(v: Any) -> Any:
+    if is_dataclass(v) and not isinstance(v, type):
+        return {k: _jsonable(x) for k, x in asdict(v).items()}
+    if isinstance(v, bytes):
+        return v.hex()
+    if isinstance(v, list | tuple):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if v is None or isinstance(v, str | int | float | bool):
+        return v
+    return str(v)
+
+
+def record_of(reply: Reply) -> dict[str, Any]:
+    """The archive record of a finished reply (credential headers redacted)."""
+    tm = reply.timings
+    tls = reply.tls
+    return {
+        "method": reply.method, "url": reply.url, "request_url": reply.request.url, "status": reply.status, "reason": reply.reason,
+        "headers": redact(list(reply.headers)), "sent_headers": redact(list(reply.sent_headers)),
+        "request_headers": redact(list(reply.request.headers)),
+        "http_version": reply.http_version, "remote_address": reply.remote_address,
+        "error": reply.error.name, "error_string": reply.error_string,
+        "redirects": [asdict(h) for h in reply.redirects], "from_cache": reply.from_cache,
+        "tls": None if tls is None else {"version": tls.version, "cipher": tls.cipher, "alpn": tls.alpn,
+                                         "peer_chain": _jsonable(tls.peer_chain),
+                                         "session_resumed": tls.session_resumed},
+        "timings": {"wall_start": tm.wall_start, "start": tm.start, "end": tm.end,
+                    "hops": [asdict(h) for h in tm.hops]},
+        "bytes_received": reply.bytes_received,
+    }
+
+
+class ReplyStore:
+    """Row id → reply. ``keep`` finished replies (and at most ``memory_budget`` bytes of in-memory
+    bodies) stay live; older ones move to the archive in the background."""
+
+    def __init__(self, keep: int = 500, memory_budget: int = 64 << 20, directory: str | None = None) -> None:
+        self.keep, self.memory_budget = keep, memory_budget
+        self._live: dict[int, Reply] = {}
+        self._finished: OrderedDict[int, int] = OrderedDict()  # finished live rows → in-memory body bytes
+        self._finished_bytes = 0
+        self._pending: dict[int, Reply] = {}  # being written to the archive
+        self._offsets = array("q")  # row → offset of its record in records.jsonl, -1 when not archived
+        self._lengths = array("l")
+        self.pinned: set[int] = set()  # rows a view shows: never evicted while pinned
+        self._dir = directory
+        self._records_fd: int | None = None
+        self._bodies_fd: int | None = None
+        self._records_end = 0
+        self._bodies_end = 0
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+    # -- adding ----------------------------------------------------------------------------
+    def add(self, reply: Reply) -> int:
+        row = len(self._offsets)
+        self._offsets.append(-1)
+        self._lengths.append(0)
+        self._live[row] = reply
+        return row
+
+    def add_placeholder(self) -> int:
+        """A row without a reply (synthetic rows, e.g. benchmarks)."""
+        row = len(self._offsets)
+        self._offsets.append(-1)
+        self._lengths.append(0)
+        return row
+
+    def finished(self, row: int) -> None:
+        """The reply of ``row`` finished: it may now be archived when it gets old."""
+        reply = self._live.get(row)
+        if reply is None or row in self._finished:
+            return
+        mem = 0 if reply.body.on_disk else reply.body.size
+        self._finished[row] = mem
+        self._finished_bytes += mem
+        self._evict()
+
+    def _evict(self) -> None:
+        if self._closed:
+            return
+        skipped: list[tuple[int, int]] = []
+        while self._finished and (len(self._finished) > self.keep or self._finished_bytes > self.memory_budget):
+            row, mem = self._finished.popitem(last=False)
+            if row in self.pinned:
+                skipped.append((row, mem))
+                continue
+            self._finished_bytes -= mem
+            reply = self._live.pop(row, None)
+            if reply is None:
+                continue
+            self._pending[row] = reply
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="courier-archive")
+            self._pool.submit(self._archive, row, reply)
+        for row, mem in reversed(skipped):
+            self._finished[row] = mem
+            self._finished.move_to_end(row, last=False)
+
+    # -- reading ---------------------------------------------------------------------------
+    def get(self, row: int) -> Reply | ArchivedReply | None:
+        reply = self._live.get(row)
+        if reply is not None:
+            return reply
+        reply = self._pending.get(row)
+        if reply is not None:
+            return reply
+        if row < 0 or row >= len(self._offsets) or self._offsets[row] < 0:
+            return None
+        return self._load(row)
+
+    def is_live(self, row: int) -> bool:
+        return row in self._live or row in self._pending
+
+    def live_count(self) -> int:
+        return len(self._live) + len(self._pending)
+
+    def wait_idle(self, timeout: float = 30.0) -> None:
+        """Block until queued archive writes are done (tests, shutdown)."""
+        if self._pool is not None:
+            self._pool.submit(lambda: None).result(timeout)
+
+    # -- the archive (worker thread for writes) --------------------------------------------
+    def _open(self) -> None:
+        if self._records_fd is not None:
+            return
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="courier-session-")  # mode 0700
+            self._own_dir = True
+        else:
+            os.makedirs(self._dir, mode=0o700, exist_ok=True)
+            self._own_dir = False
+        flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC
+        self._records_fd = os.open(os.path.join(self._dir, "records.jsonl"), flags, 0o600)
+        self._bodies_fd = os.open(os.path.join(self._dir, "bodies.bin"), flags, 0o600)
+
+    def _archive(self, row: int, reply: Reply) -> None:
+        try:
+            with self._lock:
+                self._open()
+                assert self._records_fd is not None and self._bodies_fd is not None
+                rec = record_of(reply)
+                size = reply.body.size
+                rec["body_offset"], rec["body_size"] = self._bodies_end, size
+                pos = 0
+                while pos < size:
+                    chunk = reply.body.read_at(pos, min(_CHUNK, size - pos))
+                    if not chunk:
+                        break
+                    os.pwrite(self._bodies_fd, chunk, self._bodies_end + pos)
+                    pos += len(chunk)
+                rec["body_size"] = pos
+                self._bodies_end += pos
+                line = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
+                os.pwrite(self._records_fd, line, self._records_end)
+                self._lengths[row] = len(line)
+                self._offsets[row] = self._records_end
+                self._records_end += len(line)
+            reply.close()
+        except Exception:  # a full disk must not lose the reply: keep it live instead
+            self._live[row] = reply
+        finally:
+            self._pending.pop(row, None)
+
+    def _load(self, row: int) -> ArchivedReply | None:
+        with self._lock:
+            if self._records_fd is None:
+                return None
+            line = os.pread(self._records_fd, self._lengths[row], self._offsets[row])
+        rec = json.loads(line)
+        return ArchivedReply(rec, ArchivedBody(self, rec["body_offset"], rec["body_size"]))
+
+    def _read_body(self, offset: int, size: int) -> bytes:
+        with self._lock:
+            if self._bodies_fd is None:
+                return b""
+            return os.pread(self._bodies_fd, size, offset)
+
+    def close(self) -> None:
+        """Stop archiving and delete the session archive."""
+        self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            for fd in (self._records_fd, self._bodies_fd):
+                if fd is not None:
+                    os.close(fd)
+            self._records_fd = self._bodies_fd = None
+            if self._dir is not None and getattr(self, "_own_dir", False):
+                shutil.rmtree(self._dir, ignore_errors=True)
+        for reply in list(self._live.values()):
+            if reply.is_finished:
+                reply.close()
+        self._live.clear()
+        self._finished.clear()
