@@ -313,7 +313,7 @@ class ReplyListModel(QAbstractTableModel):
         if role == ROW_ID_ROLE:
             return row
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col == C_STATUS or col == C_PATH:
+            if col in (C_STATUS, C_PATH):
                 st = self._status[row]
                 if st >= 400 or (not st and self._error[row]):
                     return self._bad
