@@ -77,9 +77,17 @@ class CertificateView:
 
     @property
     def short_name(self) -> str:
-        for part in self.subject.split(","):
-            if part.strip().upper().startswith("CN="):
-                return part.strip()[3:]
+        """The common name, else the first alternative name, else the organisation."""
+        parts = [p.strip() for p in self.subject.split(",")]
+        for prefix in ("CN=",):
+            for part in parts:
+                if part.upper().startswith(prefix):
+                    return part[len(prefix):]
+        if self.sans:
+            return self.sans[0].split(":", 1)[1]
+        for part in parts:
+            if part.upper().startswith(("O=", "OU=")):
+                return part.split("=", 1)[1]
         return self.subject or "(no subject)"
 
 
@@ -101,6 +109,14 @@ class CertPrompt:
     errors: list[CertError]
     chain: list[CertificateView]  # leaf first
     url: str = ""
+
+    def explain(self, error: CertError) -> str:
+        """The plain words, made concrete where the prompt knows more (which names, which host)."""
+        text = error.text
+        if error.name == "HostNameMismatch" and self.chain:
+            names = [n.split(":", 1)[1] for n in self.chain[0].sans] or [self.chain[0].short_name]
+            text += f" You asked for {self.host}; it is valid for {', '.join(names)}."
+        return text
 
 
 @dataclass(frozen=True)

@@ -47,14 +47,15 @@ def test_certificate_dialog_explains_errors_and_shows_the_chain(qtbot, expired_p
     texts = [label.text() for label in dialog.error_labels]
     assert "The certificate has expired." in texts[0] and "CertificateExpired" in texts[0]
     assert "authority your trust store does not know" in texts[1]
-    assert dialog.chain.count() == 2 and "server" in dialog.chain.item(0).text()
-    assert "root" in dialog.chain.item(1).text()
+    rows = [(i.text(0), i.text(1)) for i in dialog.chain_items]
+    assert rows == [("localhost", "server"), (certificate_view(certs[1]).short_name, "root CA")]
+    assert dialog.chain.topLevelItem(0) is dialog.chain_items[1]  # root at the top, server below it
     f = dialog.details.fields
     assert "DNS:localhost" in f["Alternative names"].text() and "IP:127.0.0.1" in f["Alternative names"].text()
     assert "expired" in f["Valid until"].text() and "2021-01-01" in f["Valid until"].text()
     expected = hashlib.sha256(certs[0].public_bytes(_der())).hexdigest().upper()
     assert f["SHA-256"].text().replace(":", "").replace("\n", "") == expected
-    dialog.chain.setCurrentRow(1)
+    dialog.chain.setCurrentItem(dialog.chain_items[1])
     assert "self-signed" in f["Issuer"].text()
     assert f["Subject"].text() == certs[1].subject.rfc4514_string()
 
@@ -150,7 +151,8 @@ def test_settings_page_lists_and_deletes_remembered_passwords(qtbot, app_parts: 
     dialog.nav.setCurrentRow(4)
     qtbot.waitUntil(lambda: dialog.passwords.topLevelItemCount() == 1, timeout=5000)
     item = dialog.passwords.topLevelItem(0)
-    assert item is not None and item.text(1) == "erin" and "api.example.org:443" in item.text(0)
+    assert item is not None and item.text(3) == "erin" and item.text(1) == "https://api.example.org:443"
+    assert item.text(0) == "Server" and item.text(2) == "staff"
     item.setSelected(True)
     dialog.delete_password.click()
     qtbot.waitUntil(lambda: dialog.passwords.topLevelItemCount() == 0, timeout=5000)

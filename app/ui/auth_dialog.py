@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -52,19 +51,22 @@ class AuthDialog(QDialog):
         top.addWidget(icon)
         top.addLayout(top_text, 1)
 
-        facts = QFormLayout()
-        facts.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.realm_label = QLabel(f"“{prompt.realm}”" if prompt.realm else "(none given)")
         self.realm_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.scheme_label = QLabel(prompt.scheme)
-        facts.addRow("Realm:", self.realm_label)
-        facts.addRow("Scheme:", self.scheme_label)
+        form.addRow("Realm:", self.realm_label)
+        form.addRow("Scheme:", self.scheme_label)
 
         self.failed_banner = banner("The user name or password was rejected. Check them and try again.", "error")
         self.failed_banner.setVisible(prompt.previous_failed)
         self.cleartext_banner = banner(
             "Basic authentication over plain HTTP: the password travels unencrypted.", "warning")
         self.cleartext_banner.setVisible(prompt.cleartext_password)
+        form.addRow(self.failed_banner)
+        form.addRow(self.cleartext_banner)
 
         self.user = QLineEdit(prompt.previous_user)
         self.user.setPlaceholderText("user name")
@@ -76,10 +78,8 @@ class AuthDialog(QDialog):
         self.show_password.toggled.connect(
             lambda on: self.password.setEchoMode(QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
         self.password.addAction(self.show_password, QLineEdit.ActionPosition.TrailingPosition)
-        creds = QFormLayout()
-        creds.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
-        creds.addRow("User name:", self.user)
-        creds.addRow("Password:", self.password)
+        form.addRow("User name:", self.user)
+        form.addRow("Password:", self.password)
 
         self.remember = QCheckBox("Remember in the system keyring")
         self.keyring_note = muted("")
@@ -93,18 +93,13 @@ class AuthDialog(QDialog):
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
-        line = QFrame()
-        line.setFrameShape(QFrame.Shape.HLine)
-        line.setFrameShadow(QFrame.Shadow.Sunken)
+        form.addRow("", self.remember)
+        form.addRow("", self.keyring_note)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addLayout(facts)
-        lay.addWidget(self.failed_banner)
-        lay.addWidget(self.cleartext_banner)
-        lay.addWidget(line)
-        lay.addLayout(creds)
-        lay.addWidget(self.remember)
-        lay.addWidget(self.keyring_note)
+        lay.addSpacing(6)
+        lay.addLayout(form)
+        lay.addSpacing(6)
         lay.addWidget(self.buttons)
         (self.password if prompt.previous_user else self.user).setFocus()
 

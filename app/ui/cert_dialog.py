@@ -10,24 +10,27 @@ from __future__ import annotations
 import datetime as dt
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSplitter,
     QStyle,
+    QTreeWidget,
+    QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from app.prompts import CertDecision, CertificateView, CertPrompt
-from app.ui.dialog_look import banner, headline, monospace, muted
+from app.ui.dialog_look import TONES, headline, monospace, muted
 
 
 def _date(d: dt.datetime) -> str:
@@ -42,7 +45,7 @@ class CertDialog(QDialog):
         where = f"{prompt.host}:{prompt.port}"
         self.setWindowTitle(f"Certificate problem — {where}")
         self.setObjectName("certDialog")
-        self.resize(760, 560)
+        self.resize(820, 520)
 
         icon = QLabel()
         icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(44, 44))
@@ -56,33 +59,62 @@ class CertDialog(QDialog):
         top.addLayout(text, 1)
 
         self.error_labels: list[QLabel] = []
-        problems = QVBoxLayout()
+        problems = QFrame()
+        problems.setObjectName("problems")
+        background, border = TONES["error"]
+        problems.setStyleSheet(f"QFrame#problems {{ background: {background}; border: 1px solid {border};"
+                               " border-radius: 5px; }")
+        rows = QVBoxLayout(problems)
+        rows.setContentsMargins(10, 8, 10, 8)
+        rows.setSpacing(6)
+        faint = self.palette().color(QPalette.ColorRole.PlaceholderText).name()
         for error in prompt.errors:
-            label = banner(f"<b>{_esc(error.text)}</b><br><span style='font-family: monospace'>"
-                           f"{_esc(error.name)}</span>"
-                           + (f" — {_esc(error.detail)}" if error.detail and error.detail != error.text else ""),
-                           "error")
+            label = QLabel(f"• <b>{_esc(prompt.explain(error))}</b>&nbsp;&nbsp;<span style='font-family: monospace;"
+                           f" color: {faint}'>{_esc(error.name)}</span>")
+            label.setWordWrap(True)
             label.setTextFormat(Qt.TextFormat.RichText)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            if error.detail and error.detail != error.text:
+                label.setToolTip(error.detail)
             self.error_labels.append(label)
-            problems.addWidget(label)
+            rows.addWidget(label)
 
-        self.chain = QListWidget()
+        # The chain as a hierarchy, root at the top and the server's certificate selected.
+        self.chain = QTreeWidget()
         self.chain.setObjectName("chain")
-        for depth, cert in enumerate(prompt.chain):
-            role = "server" if depth == 0 else ("root" if cert.self_signed else "intermediate")
-            item = QListWidgetItem(f"{'   ' * depth}{cert.short_name}\n{'   ' * depth}{role}")
-            item.setToolTip(cert.subject)
-            self.chain.addItem(item)
-        self.chain.setMinimumWidth(200)
+        self.chain.setHeaderHidden(True)
+        self.chain.setColumnCount(2)
+        self.chain_items: list[QTreeWidgetItem] = []  # leaf first, like prompt.chain
+        parent_item: QTreeWidgetItem | None = None
+        last = len(prompt.chain) - 1
+        for depth in range(last, -1, -1):
+            cert = prompt.chain[depth]
+            role = "server" if depth == 0 else ("root CA" if cert.self_signed else "intermediate CA")
+            item = QTreeWidgetItem([cert.short_name, role])
+            item.setToolTip(0, cert.subject)
+            item.setData(0, Qt.ItemDataRole.UserRole, depth)
+            if cert.validity_problem() is not None or (depth == 0 and prompt.errors):
+                item.setIcon(0, self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+            if parent_item is None:
+                self.chain.addTopLevelItem(item)
+            else:
+                parent_item.addChild(item)
+            parent_item = item
+            self.chain_items.insert(0, item)
+        self.chain.expandAll()
+        self.chain.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.chain.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.chain.header().setStretchLastSection(False)
+        self.chain.setMinimumWidth(240)
         self.details = _CertDetails()
-        self.chain.currentRowChanged.connect(self._show_certificate)
+        self.chain.currentItemChanged.connect(
+            lambda item, _old: self._show_certificate(item.data(0, Qt.ItemDataRole.UserRole) if item else -1))
         split = QSplitter()
         split.addWidget(self.chain)
         split.addWidget(self.details)
         split.setStretchFactor(1, 1)
-        split.setSizes([220, 520])
-        chain_box = QGroupBox("Certificate chain (server first)")
+        split.setSizes([300, 500])
+        chain_box = QGroupBox("Certificate chain")
         chain_lay = QVBoxLayout(chain_box)
         chain_lay.addWidget(split)
 
@@ -104,11 +136,11 @@ class CertDialog(QDialog):
 
         lay = QVBoxLayout(self)
         lay.addLayout(top)
-        lay.addLayout(problems)
+        lay.addWidget(problems)
         lay.addWidget(chain_box, 1)
         lay.addWidget(self.buttons)
-        if prompt.chain:
-            self.chain.setCurrentRow(0)
+        if self.chain_items:
+            self.chain.setCurrentItem(self.chain_items[0])
 
     def _decide(self, decision: CertDecision) -> None:
         self.decision = decision

@@ -102,6 +102,7 @@ class SettingsDialog(QDialog):
         self.nav = QListWidget()
         self.nav.addItems(PAGES)
         self.nav.setFixedWidth(190)
+        self.nav.setStyleSheet("QListWidget::item { padding: 7px 8px; }")
         self.pages = QStackedWidget()
         for name, build in zip(PAGES, (self._proxy_page, self._requests_page, self._cache_page,
                                        self._tls_page, self._passwords_page, self._exceptions_page),
@@ -275,10 +276,13 @@ class SettingsDialog(QDialog):
                             "deleting one here removes it from the keyring."))
         self.passwords = QTreeWidget()
         self.passwords.setObjectName("passwords")
-        self.passwords.setHeaderLabels(["For", "User name"])
+        self.passwords.setHeaderLabels(["Kind", "Address", "Realm", "User name"])
         self.passwords.setRootIsDecorated(False)
         self.passwords.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self.passwords.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.passwords.setAlternatingRowColors(True)
+        for column in range(4):
+            self.passwords.header().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.Stretch if column == 1 else QHeaderView.ResizeMode.ResizeToContents)
         self.keyring_banner = banner("", "warning")
         self.keyring_banner.setVisible(False)
         self.delete_password = QPushButton("Delete")
@@ -397,7 +401,8 @@ class SettingsDialog(QDialog):
         self.proxy_keyring_note.setVisible(problem is not None)
         self.passwords.clear()
         for e in entries:
-            item = QTreeWidgetItem([e.key.describe(), e.user])
+            kind = {"server": "Server", "proxy": "Proxy", "client-cert": "Client certificate"}.get(e.key.kind, e.key.kind)
+            item = QTreeWidgetItem([kind, f"{e.key.scheme}://{e.key.host}:{e.key.port}", e.key.realm, e.user])
             item.setData(0, Qt.ItemDataRole.UserRole, e.key)
             self.passwords.addTopLevelItem(item)
             if e.key == self.proxy_key():
