@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from app.pac import UrlPacProxyFactory
@@ -84,8 +85,11 @@ def apply_proxy(s: Settings, m: NetworkManager) -> None:
         m.set_proxy_factory(UrlPacProxyFactory(m, s.pac_url))
 
 
-def apply_settings(settings: Settings, manager: NetworkManager) -> ApplyResult:
-    """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``)."""
+def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path | None = None) -> ApplyResult:
+    """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``).
+
+    ``data_dir``: where the known HSTS hosts are kept across restarts (``hsts.json``).
+    """
     s, m, out = settings, manager, ApplyResult()
     m.transfer_timeout = float(s.transfer_timeout)
     m.redirect_policy = RedirectPolicy(s.redirect_policy.value)
@@ -93,9 +97,13 @@ def apply_settings(settings: Settings, manager: NetworkManager) -> ApplyResult:
     defaults.http2_allowed = s.http2_allowed
     defaults.max_redirects = s.max_redirects
     apply_proxy(s, m)
-    for name in ("transfer_timeout", "redirect_policy", "http2_allowed", "max_redirects", "proxy", "pac_url"):
+    m.strict_transport_security_enabled = s.hsts_enabled
+    if s.hsts_enabled and data_dir is not None and m.hsts.store_path is None:
+        m.enable_strict_transport_security_store(True, str(data_dir / "hsts.json"))
+    for name in ("transfer_timeout", "redirect_policy", "http2_allowed", "max_redirects", "proxy", "pac_url",
+                 "hsts_enabled"):
         out.mark(name, True)
-    for name in ("hsts_enabled", "cache", "cache_load_control", "trust_store", "extra_ca_files",
+    for name in ("cache", "cache_load_control", "trust_store", "extra_ca_files",
                  "client_certificates", "tls_keylog"):
         out.mark(name, False)
     return out

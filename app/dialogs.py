@@ -61,8 +61,8 @@ class Dialogs(QObject):
         self.apply()
 
     def apply(self) -> ApplyResult:
-        settings, core = self.context.settings, self.manager.core
-        self.applied = self.manager.thread.run_sync(lambda: apply_settings(settings, core))
+        settings, core, where = self.context.settings, self.manager.core, self.context.data_dir
+        self.applied = self.manager.thread.run_sync(lambda: apply_settings(settings, core, where))
         self.settings_applied.emit(self.applied)
         return self.applied
 

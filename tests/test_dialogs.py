@@ -118,6 +118,7 @@ def test_settings_page_saves_applies_and_sends_the_proxy_password_to_the_keyring
     context, dialogs = app_parts
     core = dialogs.manager.core
     assert core.transfer_timeout == 30.0  # the app's default, applied at start
+    assert core.strict_transport_security_enabled and core.hsts.store_path == tmp_path / "data" / "hsts.json"
     dialog = dialogs.open_settings()
     qtbot.waitUntil(lambda: dialog.lists_ready, timeout=5000)
     assert dialog.keyring_problem is None and dialog.keyring_banner.isHidden()
@@ -129,9 +130,10 @@ def test_settings_page_saves_applies_and_sends_the_proxy_password_to_the_keyring
     qtbot.keyClicks(dialog.proxy_user, "dave")
     qtbot.keyClicks(dialog.proxy_password, "proxy-secret-42")
     dialog.transfer_timeout.setValue(12.5)
+    dialog.hsts_enabled.setChecked(False)
     with qtbot.waitSignal(dialog.finished, timeout=3000):
         dialog.ok_button.click()
-    assert core.transfer_timeout == 12.5
+    assert core.transfer_timeout == 12.5 and not core.strict_transport_security_enabled
     context.worker.shutdown()  # the file and the keyring writes are done
     saved = json.loads((tmp_path / "data" / "settings.json").read_text())
     assert saved["proxy_mode"] == "manual" and saved["proxy_host"] == "127.0.0.1" and saved["proxy_user"] == "dave"

@@ -176,3 +176,31 @@ def test_pac_file_setting_routes_requests_through_the_proxy_it_names(
     lines = tinyproxy.wait_requests(before + 1)
     assert any("/echo?via-pac" in line for line in lines[before:])
     _end(context, manager, dialogs)
+
+
+def test_http2_and_redirect_limits_from_settings_reach_every_request(
+        qtbot, app_parts: tuple[AppContext, QtNetworkManager], http_server: HypercornServer,
+        https_server: HypercornServer, tls_files: dict[str, str]) -> None:
+    import ssl
+
+    context, manager = app_parts
+    ctx = ssl.create_default_context(cafile=tls_files["ca"])
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    manager.thread.run_sync(lambda: manager.core.transport.set_default_ssl_context(ctx))
+    dialogs = Dialogs(context, manager)
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(https_server.url + "/echo")
+    assert reply.core.http_version == "HTTP/2"  # allowed by default
+    context.settings.http2_allowed = False
+    context.settings.max_redirects = 1
+    dialogs.apply()
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(https_server.url + "/echo")
+    assert reply.core.http_version == "HTTP/1.1"
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(http_server.url + "/redirect/3")
+    assert reply.core.error.name == "TooManyRedirectsError"
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(http_server.url + "/redirect/1")
+    assert reply.core.status == 200
+    dialogs.close()
