@@ -10,12 +10,13 @@ rounds per request are bounded (QNAM re-asks without limit, A8/A13).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import enum
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -220,6 +221,36 @@ class ProxyAuthenticationQuestion(Question[tuple[str, str]]):
     previous_user: str | None = None
 
 
+async def ask_once(cache: AuthCache, space: ProtectionSpace | ProxySpace, rejected: Credentials | None,
+                   ask: Callable[[], Awaitable[Credentials | None]]) -> Credentials | None:
+    """Ask through ``ask`` unless a question for ``space`` is already open: then share its answer
+    (QNAM's slot runs once and the other channels find the cached credentials, A5)."""
+    pending = cache.pending.get(space)
+    if pending is not None:
+        try:
+            shared = await asyncio.shield(pending)
+        except asyncio.CancelledError:
+            if not pending.cancelled():
+                raise  # we were cancelled ourselves
+            # the request that asked was aborted: ask again for this one
+        else:
+            if shared is None or shared != rejected:
+                return shared  # the user's answer, "no" included
+    fut: asyncio.Future[Credentials | None] = asyncio.get_running_loop().create_future()
+    cache.pending[space] = fut
+    try:
+        answer = await ask()
+    except BaseException:
+        fut.cancel()
+        raise
+    else:
+        fut.set_result(answer)
+    finally:
+        if cache.pending.get(space) is fut:
+            del cache.pending[space]
+    return answer
+
+
 # -- caches ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +284,8 @@ class AuthCache:
         self.pools: dict[OriginKey, Authenticator] = {}
         self.proxies: dict[ProxySpace, Credentials] = {}
         self.proxy_authenticators: dict[ProxySpace, Authenticator] = {}
+        # questions being asked right now, so that parallel requests share one dialog
+        self.pending: dict[ProtectionSpace | ProxySpace, asyncio.Future[Credentials | None]] = {}
 
     def clear_connections(self) -> None:
         self.pools.clear()

@@ -26,6 +26,7 @@ from core.auth import (
     ProtectionSpace,
     ProxyAuthenticationQuestion,
     ProxySpace,
+    ask_once,
     choose_challenge,
 )
 from core.body import Body
@@ -112,7 +113,11 @@ class _ServerRounds:
         question = AuthenticationQuestion(self.reply, url=self.reply.url, scheme=method.label,
                                           realm=ch.realm, host=t.host, port=t.port,
                                           previous_user=previous)
-        return _answer(await self.manager.questions.ask(question))
+
+        async def ask() -> Credentials | None:
+            return _answer(await self.manager.questions.ask(question))
+
+        return await ask_once(self.cache, space, rejected, ask)
 
     def succeeded(self) -> None:
         if self.current is None or not self.reuse:
@@ -191,7 +196,11 @@ class _ProxyRounds:
             self.reply, proxy_type=ep.proxy_type, proxy_host=ep.host, proxy_port=ep.port,
             scheme="SOCKS5" if socks else method.label, realm=ch.realm,
             previous_user=rejected.user if rejected is not None else None)
-        return _answer(await self.manager.questions.ask(question))
+
+        async def ask() -> Credentials | None:
+            return _answer(await self.manager.questions.ask(question))
+
+        return await ask_once(self.cache, self.space, rejected, ask)
 
     def succeeded(self) -> None:
         creds = self.socks if self.endpoint.mode == "socks5" else \

@@ -20,6 +20,7 @@ import trustme
 from tests.proxies import (  # noqa: F401  (fixtures: real proxies and auth servers)
     auth_httpbin,
     auth_server,
+    digest_proxy,
     microsocks,
     microsocks_auth,
     tinyproxy,

@@ -301,3 +301,128 @@ def microsocks_auth() -> Iterator[Microsocks]:
     p = Microsocks(auth=("suser", "spass")).start()
     yield p
     p.stop()
+
+
+class DigestProxy:
+    """A small HTTP proxy on a socket that demands Digest (MD5, qop=auth) proxy authentication,
+    for what tinyproxy cannot do; it checks the answer with its own RFC 7616 arithmetic, then
+    forwards (absolute-form) or tunnels (CONNECT). ``seen`` holds (request line, Proxy-Authorization)."""
+
+    REALM = "digest-proxy"
+
+    def __init__(self, user: str = "duser", password: str = "dpass") -> None:
+        self.user, self.password = user, password
+        self.nonce = os.urandom(8).hex()
+        self.seen: list[tuple[str, str | None]] = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(32)
+        self.port = int(self.sock.getsockname()[1])
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._closed = True
+        self.sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _valid(self, method: str, header: str | None) -> bool:
+        import hashlib
+        import re
+
+        if not header or not header.startswith("Digest "):
+            return False
+        p = dict(re.findall(r'(\w+)="?([^",]*)"?', header[7:]))
+
+        def h(s: str) -> str:
+            return hashlib.md5(s.encode()).hexdigest()
+
+        ha1 = h(f"{self.user}:{self.REALM}:{self.password}")
+        ha2 = h(f"{method}:{p.get('uri', '')}")
+        expected = h(f"{ha1}:{self.nonce}:{p.get('nc')}:{p.get('cnonce')}:auth:{ha2}")
+        return p.get("username") == self.user and p.get("nonce") == self.nonce and p.get("response") == expected
+
+    def _serve(self, conn: socket.socket) -> None:
+        try:
+            buf = b""
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    buf += chunk
+                head, _, buf = buf.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = [line.split(":", 1) for line in lines[1:] if ":" in line]
+                auth = next((v.strip() for k, v in headers if k.lower() == "proxy-authorization"), None)
+                self.seen.append((lines[0], auth))
+                if not self._valid(method, auth):
+                    body = b"digest please"
+                    conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\n"
+                                 + f'Proxy-Authenticate: Digest realm="{self.REALM}", nonce="{self.nonce}", '
+                                   f'qop="auth", algorithm=MD5\r\n'.encode()
+                                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+                    continue
+                if method == "CONNECT":
+                    host, port = target.rsplit(":", 1)
+                    up = socket.create_connection((host, int(port)))
+                    conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    self._pipe(conn, up, buf)
+                    return
+                from urllib.parse import urlsplit
+
+                u = urlsplit(target)
+                up = socket.create_connection((u.hostname or "", u.port or 80))
+                kept = [f"{k}:{v}" for k, v in headers
+                        if k.lower() not in ("proxy-authorization", "connection", "proxy-connection")]
+                path = (u.path or "/") + (f"?{u.query}" if u.query else "")
+                up.sendall("\r\n".join([f"{method} {path} HTTP/1.1", *kept, "Connection: close", "", ""])
+                           .encode("latin-1"))
+                while data := up.recv(65536):
+                    conn.sendall(data)
+                up.close()
+                return
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket, first: bytes) -> None:
+        if first:
+            b.sendall(first)
+
+        def copy(src: socket.socket, dst: socket.socket) -> None:
+            try:
+                while data := src.recv(65536):
+                    dst.sendall(data)
+            except OSError:
+                pass
+            finally:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+        t = threading.Thread(target=copy, args=(b, a), daemon=True)
+        t.start()
+        copy(a, b)
+        t.join(5)
+        b.close()
+
+
+@pytest.fixture
+def digest_proxy() -> Iterator[DigestProxy]:
+    p = DigestProxy()
+    yield p
+    p.close()

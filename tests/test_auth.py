@@ -289,3 +289,31 @@ def test_aborting_while_the_question_is_open_ends_the_reply(loop, auth_server: A
         await m.aclose()
 
     run(loop, go())
+
+
+def test_parallel_requests_share_one_question(loop, auth_server: AuthServer) -> None:
+    async def go() -> None:
+        m = NetworkManager()
+        asked = []
+
+        def slow_dialog(question) -> None:  # type: ignore[no-untyped-def]
+            asked.append(question)
+            asyncio.get_running_loop().call_later(0.2, question.answer, ("user", "passwd"))
+
+        m.questions.subscribe(slow_dialog)
+        replies = [m.get(f"{auth_server.url}/basic/r1/p{i}") for i in range(5)]
+        for r in replies:
+            await r.wait()
+        assert [r.status for r in replies] == [200] * 5
+        assert len(asked) == 1  # one dialog, not five
+        # a cancelled dialog ends every request waiting on it
+        m2 = NetworkManager()
+        m2.questions.subscribe(lambda q: asyncio.get_running_loop().call_later(0.1, q.answer, None))
+        replies = [m2.get(f"{auth_server.url}/basic/r1/q{i}") for i in range(3)]
+        for r in replies:
+            await r.wait()
+        assert [r.error for r in replies] == [NetworkError.AuthenticationRequiredError] * 3
+        await m.aclose()
+        await m2.aclose()
+
+    run(loop, go())

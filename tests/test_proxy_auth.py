@@ -12,7 +12,7 @@ from PySide6.QtNetwork import QNetworkAccessManager, QNetworkProxy
 from core import NetworkError, NetworkManager
 from core.proxy import Proxy, ProxyType
 from tests.auth_helpers import Answers
-from tests.proxies import Microsocks, Tinyproxy
+from tests.proxies import DigestProxy, Microsocks, Tinyproxy
 from tests.qnam import qnam_request
 from tests.servers import HypercornServer
 
@@ -226,3 +226,22 @@ def test_tinyproxy_401_for_wrong_proxy_credentials_matches_qnam(qapp, loop, tiny
     assert r.status == q.status == 401
     assert len(answers.proxy_asked) == len(q_proxy) == 1
     assert [a.realm for a in answers.asked] == q_server == ["Tinyproxy"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_digest_proxy_authentication(loop, digest_proxy: DigestProxy, scheme: str, http_server: HypercornServer,
+                                     https_server: HypercornServer, tls_files: dict[str, str]) -> None:
+    async def go() -> None:
+        m = manager(Proxy(ProxyType.HTTP, "127.0.0.1", digest_proxy.port), tls_files["ca"])
+        answers = Answers(m, proxy=[("duser", "dpass")])
+        server = http_server if scheme == "http" else https_server
+        r = await m.get(server.url + "/echo").wait()
+        assert r.status == 200, r.error_string
+        assert [(q.scheme, q.realm) for q in answers.proxy_asked] == [("Digest", "digest-proxy")]
+        sent = [auth for _, auth in digest_proxy.seen]
+        assert sent[0] is None and sent[1] is not None and sent[1].startswith("Digest ")
+        expected_uri = f"127.0.0.1:{server.port}" if scheme == "https" else server.url + "/echo"
+        assert f'uri="{expected_uri}"' in sent[1]
+        await m.aclose()
+
+    run(loop, go())
