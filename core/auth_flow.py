@@ -263,7 +263,7 @@ async def send_with_auth(manager: _Manager, reply: _Reply, key: OriginKey, targe
             ext[AUTH_EXTENSION] = proxy
         request = make(extra, ext)
         try:
-            response: httpx.Response = await manager.transport.send(key, request, on_queued=on_queued)
+            response: httpx.Response = await manager.tls.send(manager.transport, reply, key, request, on_queued)
         except ProxyChallenge as challenge:
             assert proxy is not None
             lines = [v for k, v in challenge.headers if k.lower() == "proxy-authenticate"]

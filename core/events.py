@@ -12,6 +12,7 @@ from core.errors import NetworkError
 
 if TYPE_CHECKING:
     from core.reply import Reply
+    from core.tls.errors import CertificateError
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,14 @@ class RequestSent(Event):
 @dataclass(frozen=True, slots=True)
 class Encrypted(Event):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class SslErrors(Event):
+    """A new TLS handshake found certificate errors (QNAM's sslErrors, S1); emitted before the
+    decision, so a listener may call ``reply.ignore_ssl_errors()``."""
+
+    errors: tuple[CertificateError, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,9 +25,10 @@ from core.body import Body
 from core.decompress import DEFAULT_THRESHOLD, Decompressor
 from core.errors import CourierError, NetworkError, error_for_status, error_string_for_status
 from core.redirects import REDIRECT_CODES, Redirector
-from core.reply import RedirectHop, Reply, TlsInfo
+from core.reply import RedirectHop, Reply, current_reply
 from core.request import Attribute, RedirectPolicy
 from core.timings import HopTimings
+from core.tls import describe_ssl_error
 from core.transport import OriginKey
 from core.transport.backend import current_trace
 
@@ -125,11 +126,9 @@ class _Tracer:
             c.tls_end = now
             stream = info.get("return_value")
             sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
-            if isinstance(sslobj, ssl.SSLObject):
-                self.reply.tls = TlsInfo(version=sslobj.version(),
-                                         cipher=(sslobj.cipher() or (None,))[0],
-                                         alpn=sslobj.selected_alpn_protocol(),
-                                         session_resumed=sslobj.session_reused)
+            tls_info = self.reply.manager.tls.info_for(sslobj)
+            if tls_info is not None:
+                self.reply.tls = tls_info
             self.reply.emit(ev.Encrypted(self.reply))
         elif name.endswith(".send_request_headers.started"):
             self.hop.request_start = now
@@ -149,9 +148,11 @@ def origin_key(manager: _Manager, reply: Reply, target: Target) -> OriginKey:
     uds = None
     if target.scheme == "unix+http":
         uds = unix_socket_path(target, req.attribute(Attribute.FULL_LOCAL_SERVER_NAME))
+    tls_profile = manager.tls.profile_for(req, target.host, target.port) \
+        if target.scheme == "https" else "default"
     return OriginKey(scheme="http" if uds else target.scheme, host=target.host, port=target.port,
                      http2=bool(allowed), http2_direct=direct and target.scheme != "https",
-                     peer_verify_name=req.peer_verify_name, uds=uds)
+                     peer_verify_name=req.peer_verify_name, uds=uds, tls_profile=tls_profile)
 
 
 async def _body_stream(reply: Reply, body: Body, total: int | None) -> AsyncIterator[bytes]:
@@ -178,11 +179,8 @@ def map_exception(exc: BaseException, target: Target) -> CourierError:
         chain.append(e)
         e = e.__cause__ or e.__context__
     for item in chain:
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return CourierError(NetworkError.SslHandshakeFailedError,
-                                f"SSL handshake failed: {item.verify_message or item.reason}")
         if isinstance(item, ssl.SSLError):
-            return CourierError(NetworkError.SslHandshakeFailedError, f"SSL handshake failed: {item.reason or item}")
+            return CourierError(NetworkError.SslHandshakeFailedError, describe_ssl_error(item))
         if isinstance(item, ConnectionRefusedError):
             return CourierError(NetworkError.ConnectionRefusedError, "Connection refused")
         if isinstance(item, FileNotFoundError) and target.scheme == "unix+http":
@@ -234,6 +232,7 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
         tracer = _Tracer(reply, hop)
         make = functools.partial(_make_request, reply, tracer, method, target, wire, body, length)
         token = current_trace.set(tracer)
+        reply_token = current_reply.set(reply)
         try:
             response = await send_with_auth(manager, reply, key, target, method, body, make,
                                             functools.partial(_queued, hop))
@@ -242,6 +241,7 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
         except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError, ssl.SSLError) as exc:
             raise map_exception(exc, target) from exc
         finally:
+            current_reply.reset(reply_token)
             current_trace.reset(token)
         try:
             hop.status = response.status_code
@@ -331,6 +331,11 @@ def _set_meta(reply: Reply, response: httpx.Response, target: Target, key: Origi
     hop = reply.timings.hops[-1]
     hop.connection.http_version = reply.http_version
     reply.remote_address = key.uds or hop.connection.remote_address
+    if key.scheme == "https":
+        ns = response.extensions.get("network_stream")
+        info = reply.manager.tls.info_for(ns.get_extra_info("ssl_object") if ns is not None else None)
+        if info is not None:
+            reply.tls = info  # reused connections too
 
 
 async def _download(reply: Reply, response: httpx.Response, auto_decompress: bool, store: bool,

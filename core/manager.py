@@ -22,6 +22,7 @@ from core.proxy import Proxy, ProxyFactory
 from core.questions import QuestionBoard
 from core.reply import Reply
 from core.request import Attribute, Operation, RedirectPolicy, Request
+from core.tls import TlsManager
 from core.transport import Transport
 from core.transport.proxied import proxied_pool_factory
 
@@ -52,6 +53,10 @@ class NetworkManager:
         self.cookie_jar = CookieJar()  # D15/C9: in memory; CookieJar(SqliteCookieStore(path)) persists
         self.hsts = HstsCache()  # known HSTS hosts (HS6); learnt and applied only when enabled
         self.strict_transport_security_enabled = False  # D12
+        self.tls = TlsManager(self.questions)  # trust, client certificates, certificate exceptions, PSK
+        self.transport.tls_provider = self.tls
+        self.tls.exceptions_forbidden = lambda host: \
+            self.strict_transport_security_enabled and self.hsts.is_known_host(host)  # S4
 
     # -- QNAM's operations -----------------------------------------------------------------
     def get(self, request: Request | str, body: BodyLike = None) -> Reply:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextvars
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,11 +32,23 @@ class RedirectHop:
 
 @dataclass(slots=True)
 class TlsInfo:
+    """The TLS connection a reply came over (filled by core.tls for every https reply)."""
+
     version: str | None = None
     cipher: str | None = None
     alpn: str | None = None
-    peer_chain: list[Any] = field(default_factory=list)
+    peer_chain: list[Any] = field(default_factory=list)  # core.tls.Certificate, leaf first, as sent
     session_resumed: bool | None = None
+    errors: list[Any] = field(default_factory=list)  # core.tls.CertificateError: found, and accepted or fatal
+    # "verified" (by OpenSSL), "checked" (by Courier, no errors), "exception" (errors accepted by a
+    # decision), "disabled" (the request said: do not verify), "psk" (a pre-shared key), "failed"
+    verification: str = "verified"
+
+
+# The reply the current task is working for: lets the TLS layer ask its questions for the right reply.
+current_reply: contextvars.ContextVar[Reply | None] = contextvars.ContextVar("courier_reply", default=None)
+
+IGNORE_ALL_SSL_ERRORS: tuple[()] = ()
 
 
 class Reply:
@@ -118,6 +131,16 @@ class Reply:
         if self.is_finished:
             return
         self.manager._abort(self, NetworkError.OperationCanceledError, "Operation canceled")
+
+    def ignore_ssl_errors(self, expected: Iterable[Any] | None = None) -> None:
+        """QNAM S2: accept the certificate errors of this reply's TLS handshake.
+
+        Without arguments every reported error is ignored; with ``expected`` (``CertificateError``s,
+        or bare ``SslError``s for any certificate) only those are, and any other error still fails.
+        Call it before the handshake or from an ``SslErrors`` event listener. The decision then
+        holds for this host, port and certificate for the session (not for the whole pool).
+        """
+        self.extra["ignore_ssl_errors"] = IGNORE_ALL_SSL_ERRORS if expected is None else list(expected)
 
     async def wait(self) -> Reply:
         """Await the end of the transfer."""

@@ -46,6 +46,7 @@ class Attribute(enum.Enum):
     STORE_BODY = "store_body"  # bool, default True: keep the body (spooled) on the reply
     TOTAL_TIMEOUT = "total_timeout"  # float seconds: hard limit for the whole request (Courier)
     DECOMPRESSED_SAFETY_THRESHOLD = "decompressed_safety_threshold"  # int bytes, -1 off (D17)
+    TLS_NO_VERIFY = "tls_no_verify"  # bool: accept any certificate for this request (the UI says so loudly)
 
 
 @dataclass(slots=True)

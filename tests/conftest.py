@@ -27,6 +27,7 @@ from tests.proxies import (  # noqa: F401  (fixtures: real proxies and auth serv
     tinyproxy_auth,
 )
 from tests.servers import HypercornServer
+from tests.tls_servers import pki, tls_server  # noqa: F401  (TLS fixtures for tests/test_tls*.py)
 
 pytest_plugins = ["tests.keyring_service"]  # keyring_service, no_keyring fixtures
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from PySide6.QtCore import QByteArray, QCoreApplication, QEventLoop, QTimer, QUrl
 from PySide6.QtNetwork import QNetworkAccessManager, QNetworkReply, QNetworkRequest
@@ -77,3 +78,67 @@ def qnam_request(url: str, method: str = "GET", body: bytes | None = None,
 
 def error_value(e: QNetworkReply.NetworkError) -> int:
     return e.value if hasattr(e, "value") else int(e)
+
+
+@dataclass
+class QnamTlsResult:
+    error: str  # the NetworkError name
+    error_string: str
+    ssl_errors: list[list[tuple[str, str]]]  # per sslErrors emission: (QSslError name, certificate SHA-256)
+    psk_hints: list[bytes]
+    body: bytes
+
+
+def qnam_tls_request(url: str, ca_pem: bytes | None = None, peer_verify_name: str | None = None,
+                     ignore: bool = False, psk: tuple[bytes, bytes] | None = None,
+                     timeout_ms: int = 10000, manager: QNetworkAccessManager | None = None,
+                     hsts_host: str | None = None) -> QnamTlsResult:
+    """One GET through a fresh QNAM (it caches connections and TLS decisions per manager), trusting
+    the system store plus ``ca_pem``; ``ignore`` calls ignoreSslErrors() from the sslErrors slot."""
+    from PySide6.QtCore import QCryptographicHash
+    from PySide6.QtNetwork import QSslCertificate, QSslConfiguration
+
+    assert QCoreApplication.instance() is not None, "needs the qapp fixture"
+    mgr = manager or QNetworkAccessManager()
+    if hsts_host is not None:
+        from PySide6.QtCore import QDateTime
+        from PySide6.QtNetwork import QHstsPolicy
+
+        mgr.setStrictTransportSecurityEnabled(True)
+        mgr.addStrictTransportSecurityHosts([QHstsPolicy(QDateTime.currentDateTimeUtc().addDays(1),
+                                                         QHstsPolicy.PolicyFlag(0), hsts_host)])
+    req = QNetworkRequest(QUrl(url))
+    conf = QSslConfiguration.defaultConfiguration()
+    if ca_pem is not None:
+        conf.addCaCertificate(QSslCertificate(QByteArray(ca_pem)))
+    if peer_verify_name:
+        req.setPeerVerifyName(peer_verify_name)
+    req.setSslConfiguration(conf)
+    reply = mgr.get(req)
+    seen: list[list[tuple[str, str]]] = []
+    hints: list[bytes] = []
+
+    def on_errors(errors: list[Any]) -> None:
+        seen.append([(e.error().name, bytes(e.certificate().digest(QCryptographicHash.Algorithm.Sha256)
+                                            .toHex().data()).decode()) for e in errors])
+        if ignore:
+            reply.ignoreSslErrors()
+
+    def on_psk(auth: Any) -> None:
+        hints.append(bytes(auth.identityHint().data()))
+        if psk is not None:
+            auth.setIdentity(QByteArray(psk[0]))
+            auth.setPreSharedKey(QByteArray(psk[1]))
+
+    reply.sslErrors.connect(on_errors)
+    reply.preSharedKeyAuthenticationRequired.connect(on_psk)
+    loop = QEventLoop()
+    reply.finished.connect(loop.quit)
+    QTimer.singleShot(timeout_ms, loop.quit)
+    if not reply.isFinished():
+        loop.exec()
+    result = QnamTlsResult(reply.error().name, reply.errorString(), seen, hints, bytes(reply.readAll().data()))
+    reply.deleteLater()
+    if manager is None:
+        mgr.deleteLater()
+    return result

@@ -10,12 +10,14 @@ the body (the body waits in its own ``BodyStream``).
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any, Protocol
 
 import httptools
 import httpx
 
 from core.errors import CourierError, NetworkError
+from core.tls.errors import describe_ssl_error
 from core.transport.backend import NetStream, TraceFn
 from core.transport.stream import BodyStream
 
@@ -38,6 +40,13 @@ class ConnectionOwner(Protocol):
 
 def _closed_error() -> CourierError:
     return CourierError(NetworkError.RemoteHostClosedError, "Connection closed")
+
+
+def lost_error(exc: BaseException | None) -> CourierError:
+    """Connection closed; a TLS alert says why (e.g. "certificate required" after a TLS 1.3 handshake)."""
+    if isinstance(exc, ssl.SSLError):
+        return CourierError(NetworkError.SslHandshakeFailedError, describe_ssl_error(exc))
+    return _closed_error()
 
 
 def _protocol_error(message: str) -> CourierError:
@@ -138,13 +147,14 @@ class H1Connection(asyncio.BufferedProtocol):
         self.closed = True
         if ex is not None:
             if st == _HEAD:
-                err: BaseException = Stale() if not self._heard else _closed_error()
+                err: BaseException = Stale() if not self._heard and not isinstance(exc, ssl.SSLError) \
+                    else lost_error(exc)
                 if not ex.head.done():
                     ex.head.set_exception(err)
             elif st == _BODY_EOF and exc is None:
                 ex.body.finish()
             else:
-                ex.body.fail(_closed_error())
+                ex.body.fail(lost_error(exc))
         d = self._drain
         if d is not None and not d.done():
             d.set_result(None)

@@ -9,6 +9,7 @@ iteration), so many streams opened at once cost one syscall. Received data is ac
 from __future__ import annotations
 
 import asyncio
+import ssl
 from typing import Any
 
 import h2.config
@@ -21,7 +22,14 @@ import httpx
 
 from core.errors import CourierError, NetworkError
 from core.transport.backend import NetStream, TraceFn
-from core.transport.http11 import MAX_FIELD_SIZE, MAX_FIELDS, MAX_HEAD_SIZE, ConnectionOwner, Stale
+from core.transport.http11 import (
+    MAX_FIELD_SIZE,
+    MAX_FIELDS,
+    MAX_HEAD_SIZE,
+    ConnectionOwner,
+    Stale,
+    lost_error,
+)
 from core.transport.stream import BodyStream
 
 STREAM_WINDOW = 16 * 1024 * 1024
@@ -198,9 +206,9 @@ class H2Connection(asyncio.BufferedProtocol):
         self.closed = True
         for s in list(self.streams.values()):
             if not s.head.done():
-                s.fail(Stale())
+                s.fail(lost_error(exc) if isinstance(exc, ssl.SSLError) else Stale())
             elif not s.body.done:
-                s.fail(CourierError(NetworkError.RemoteHostClosedError, "Connection closed"))
+                s.fail(lost_error(exc))
         self.streams.clear()
         self._wake_window()
         d = self._drain

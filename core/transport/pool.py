@@ -238,6 +238,9 @@ class Transport:
     def set_default_ssl_context(self, context: ssl.SSLContext) -> None:
         """Use ``context`` for https origins created from now on."""
         self._default_ssl = context
+        use = getattr(self.tls_provider, "use_default_context", None)
+        if use is not None:
+            use(context)  # the TLS layer verifies with it, and names problems with its CAs
 
     def ssl_context_for(self, key: OriginKey) -> ssl.SSLContext | None:
         if key.scheme != "https":
