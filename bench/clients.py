@@ -88,7 +88,8 @@ async def core_run(a: argparse.Namespace) -> dict[str, Any]:
     ok = int(r.error is NetworkError.NoError and size == r.bytes_received)
     r.close()
     await m.aclose()
-    return {"ok": ok, "count": 1, "seconds": elapsed, "cpu": _cpu(a) - c0, "bytes": size, "error": r.error_string if not ok else ""}
+    return {"ok": ok, "count": 1, "seconds": elapsed, "cpu": _cpu(a) - c0, "bytes": size,
+            **({} if ok else {"error": r.error_string})}
 
 
 # -- httpx -----------------------------------------------------------------------------------------
