@@ -159,6 +159,7 @@ def child(out: Path) -> int:
         pass
     out.mkdir(parents=True, exist_ok=True)
     server = HypercornServer().start()
+    https, tls = tls_server()
     auth = AuthServer().start()
     context = AppContext()
     manager = QtNetworkManager()
@@ -170,18 +171,25 @@ def child(out: Path) -> int:
         print("rendering into", out)
         finished: list[Any] = []
         manager.finished.connect(finished.append)
-        paths = ("/echo?page=1", "/bytes/250000", "/gzip", "/status/404", "/redirect/2", "/echo?page=2")
-        for count, path in enumerate(paths, 1):
+        # A burst in parallel, so the waterfall has overlapping bars: fresh TLS connections to a
+        # name that needs DNS, a slow server, a big body.
+        manager.thread.run_sync(lambda: manager.core.transport.set_default_ssl_context(trusting(tls)))
+        burst = [https.url.replace("127.0.0.1", "localhost") + "/echo?tls=1", server.url + "/slow-headers?0.25",
+                 server.url + "/bytes/3000000", https.url.replace("127.0.0.1", "localhost") + "/gzip"]
+        for url in burst:
+            manager.get(url)
+        wait_until(lambda: len(finished) >= len(burst))
+        paths = ("/status/404", "/redirect/2", "/echo?page=2")
+        for count, path in enumerate(paths, len(burst) + 1):
             send(window, server.url + path)
             wait_until(lambda n=count: len(finished) >= n)
         settle(0.5)
+        window.resize(1240, 760)  # a layout may have grown it past the screen
+        settle(0.3)
+        if window.height() > 780:
+            print(f"  note: the main window needs {window.minimumSizeHint().height()} px of height at least")
         save(window, out / "main-window.png")
-
-        timing = timing_widget(window, finished)
-        if timing is not None:
-            save(timing, out / "timing.png")
-        else:
-            print("  (no timing graph in this version of the main window; timing.png not rendered)")
+        timing_shots(window, out)
 
         # The authentication dialog, raised by a real 401 from the local auth server.
         opened: list[Any] = []
@@ -225,18 +233,55 @@ def child(out: Path) -> int:
         manager.close()
         context.close()
         server.stop()
+        https.stop()
         auth.stop()
     return 0
 
 
-def timing_widget(window: Any, replies: list[Any]) -> Any:
-    """The main window's timing graph for the replies sent above, if this version has one."""
-    for name in ("timing_view", "timing", "timeline", "timing_panel"):
-        widget = getattr(window, name, None)
-        if widget is not None and hasattr(widget, "grab"):
-            return widget
-    del replies
-    return None
+def trusting(tls: dict[str, str]) -> Any:
+    import ssl
+
+    ctx = ssl.create_default_context(cafile=tls["ca"])
+    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    return ctx
+
+
+def tls_server() -> tuple[Any, dict[str, str]]:
+    """A local HTTPS server (HTTP/2 via ALPN) with a trustme certificate for 127.0.0.1 and localhost."""
+    import trustme
+
+    from tests.servers import HypercornServer
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    d = Path(tempfile.mkdtemp(prefix="courier-shots-tls-"))
+    files = {"cert": str(d / "cert.pem"), "key": str(d / "key.pem"), "ca": str(d / "ca.pem")}
+    cert.private_key_and_cert_chain_pem.write_to_path(files["cert"])
+    cert.private_key_pem.write_to_path(files["key"])
+    ca.cert_pem.write_to_path(files["ca"])
+    return HypercornServer(certfile=files["cert"], keyfile=files["key"]).start(), files
+
+
+def timing_shots(window: Any, out: Path) -> None:
+    """The waterfall of all replies and one reply's phases, as the main window shows them."""
+    side, timeline, details = (getattr(window, n, None) for n in ("side_tabs", "timeline", "details"))
+    if side is None or timeline is None or details is None:
+        print("  (this version of the main window has no timing views; timing*.png not rendered)")
+        return
+    split = getattr(window, "lower_split", None)
+    if split is not None:
+        split.setSizes([380, 860])
+    side.setCurrentWidget(timeline)
+    settle(0.8)
+    save(side, out / "timing.png")
+    view = window.list_panel.view
+    view.selectRow(0)  # the first reply: a new TLS connection to "localhost" (DNS, connect, TLS)
+    side.setCurrentWidget(details)
+    details.tabs.setCurrentWidget(details.timing)
+    settle(0.5)
+    save(side, out / "timing-phases.png")
+    if split is not None:
+        split.setSizes([700, 580])
 
 
 def main() -> int:
