@@ -311,10 +311,31 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     return 1 if failed or problems else 0
 
 
+COMMANDS = ("run", "import", "export")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``run``, ``import`` and ``export``."""
+    from app import cli_transfer
+
+    add_parser(sub)
+    cli_transfer.add_parsers(sub)
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    from app import cli_transfer
+
+    if args.command == "import":
+        return cli_transfer.import_command(args, sys.stdout, sys.stderr)
+    if args.command == "export":
+        return cli_transfer.export_command(args, sys.stdout, sys.stderr)
+    return run_command(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="courier")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run_command(parser.parse_args(argv))
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    return dispatch(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -29,16 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("gui", help="open the window (the default)")
     from app import cli  # Qt-free: the headless subcommands
 
-    cli.add_parser(sub)
+    cli.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "run":
-        from app import cli
+    from app import cli
 
-        return cli.run_command(args)
+    if args.command in cli.COMMANDS:
+        return cli.dispatch(args)
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not _has_display():

@@ -50,7 +50,7 @@ def make_app(seen: Seen) -> Callable[..., Any]:
                               "client": scope.get("client")})
         seen.connections.add(tuple(scope.get("client") or ()))
         status, extra, out = 200, [], b""
-        if path == "/echo":
+        if path == "/echo" or path.startswith("/echo/"):
             out = json.dumps({"method": scope["method"], "headers": headers, "body": body.decode("latin-1"),
                               "path": path, "query": qs, "http_version": scope.get("http_version")}).encode()
             extra = [(b"content-type", b"application/json")]

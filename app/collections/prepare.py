@@ -63,7 +63,8 @@ def effective_auth(collection: Collection, chain: list[Folder], item: RequestIte
     return Auth("none")
 
 
-def _apply_auth(auth: Auth, resolver: Resolver, headers: list[tuple[str, str]], url: str) -> str:
+def _apply_auth(auth: Auth, resolver: Resolver, headers: list[tuple[str, str]], url: str,
+                for_export: bool = False) -> str:
     has = {k.lower() for k, _ in headers}
     p = {k: resolver.substitute(v) for k, v in auth.params.items()}
     if auth.type == "basic" and "authorization" not in has:
@@ -79,15 +80,17 @@ def _apply_auth(auth: Auth, resolver: Resolver, headers: list[tuple[str, str]], 
             url = urlunsplit(parts._replace(query=f"{parts.query}&{pair}" if parts.query else pair))
         elif p["key"].lower() not in has:
             headers.append((p["key"], p.get("value", "")))
-    elif auth.type == "digest":
+    elif auth.type == "digest" and not for_export:
         raise PrepareError("digest authentication is saved with the request but not sent yet by this "
                            "version; use basic or bearer, or an Authorization header")
     return url
 
 
 def _body(item: RequestItem, resolver: Resolver, base_dir: Path,
-          headers: list[tuple[str, str]]) -> tuple[CoreBody | None, bytes | None]:
+          headers: list[tuple[str, str]], for_export: bool = False) -> tuple[CoreBody | None, bytes | None]:
     b = item.body
+    if for_export and b.type in ("multipart", "file"):
+        return None, None  # exporters describe files by path; they need not exist here
     ctype = b.content_type or DEFAULT_CONTENT_TYPES.get(b.type)
     if b.type == "none":
         return None, None
@@ -143,8 +146,12 @@ def normalize_url(url: str) -> str:
 
 
 def prepare(collection: Collection, item: RequestItem, resolver: Resolver,
-            chain: list[Folder] | None = None, base_dir: Path | None = None) -> Prepared:
-    """What ``item`` sends with these variables. ``chain``: its folders, root first (found if None)."""
+            chain: list[Folder] | None = None, base_dir: Path | None = None, for_export: bool = False) -> Prepared:
+    """What ``item`` sends with these variables. ``chain``: its folders, root first (found if None).
+
+    ``for_export``: for describing the request (curl, HAR) rather than sending it: files need not
+    exist (no body object is built for them) and digest auth is not refused.
+    """
     if chain is None:
         chain = folder_chain(collection, item)
     base_dir = base_dir or Path(".")
@@ -152,8 +159,8 @@ def prepare(collection: Collection, item: RequestItem, resolver: Resolver,
     url = normalize_url(resolver.substitute(item.url))
     layers = [collection.headers, *(f.headers for f in chain[1:]), item.headers]
     headers = _merge_headers(layers, resolver)
-    url = _apply_auth(effective_auth(collection, chain, item), resolver, headers, url)
-    body, preview = _body(item, resolver, base_dir, headers)
+    url = _apply_auth(effective_auth(collection, chain, item), resolver, headers, url, for_export)
+    body, preview = _body(item, resolver, base_dir, headers, for_export)
     return Prepared(item, item.method.upper(), url, headers, body, preview, item.timeout, item.follow_redirects,
                     set(resolver.unresolved), resolver)
 
