@@ -331,3 +331,13 @@ def test_import_and_export_commands(tmp_path: Path) -> None:
     piped = _courier("import", "-", "--to", str(tmp_path / "c"), "--no-keyring",
                      stdin="curl -X POST http://127.0.0.1:1/x -d a=1")
     assert piped.returncode == 0 and "from curl" in piped.stdout
+
+
+def test_insomnia_resources_that_loop_are_refused() -> None:
+    doc = {"_type": "export", "__export_format": 4, "resources": [
+        {"_id": "w", "_type": "workspace", "name": "W"},
+        {"_id": "w", "parentId": "w", "_type": "request_group", "name": "a"},
+        {"_id": "w", "parentId": "w", "_type": "request_group", "name": "b"},
+    ]}
+    with pytest.raises(ImportFailed, match="its own ancestor"):
+        parse(json.dumps(doc), "insomnia")

@@ -193,7 +193,8 @@ def import_export(data: str | bytes, source: str = "Insomnia export") -> ImportR
     resources = [obj(r, f"resources[{i}]") for i, r in enumerate(arr(doc["resources"], "resources"))]
     by_parent: dict[str, list[dict[str, Any]]] = {}
     for i, r in enumerate(resources):
-        text(r.get("_id"), f"resources[{i}]._id")
+        if not text(r.get("_id"), f"resources[{i}]._id"):
+            raise ImportFailed(f"{source}: resources[{i}] has no _id")
         by_parent.setdefault(str(r.get("parentId")), []).append(r)
     workspaces = [r for r in resources if r.get("_type") == "workspace"]
     if not workspaces:
@@ -210,9 +211,14 @@ def import_export(data: str | bytes, source: str = "Insomnia export") -> ImportR
     if skipped:
         result.warn(f"not imported: {', '.join(sorted(skipped))}")
 
+    visited: set[str] = set()
+
     def fill(parent_id: str, folder: Folder, depth: int) -> None:
         if depth > MAX_DEPTH:
             raise ImportFailed(f"{source}: folders nested more than {MAX_DEPTH} deep")
+        if parent_id in visited:
+            raise ImportFailed(f"{source}: resource {parent_id!r} is its own ancestor (duplicate _id?)")
+        visited.add(parent_id)
         for r in sorted(by_parent.get(parent_id, []), key=_sort_key):
             where = f"{r.get('_type')} {r.get('name')!r}"
             if r.get("_type") == "request_group":
