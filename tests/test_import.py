@@ -341,3 +341,12 @@ def test_insomnia_resources_that_loop_are_refused() -> None:
     ]}
     with pytest.raises(ImportFailed, match="its own ancestor"):
         parse(json.dumps(doc), "insomnia")
+
+
+def test_openapi_schemas_that_refer_to_themselves_widely_stay_small() -> None:
+    props = {f"p{i}": {"$ref": "#/components/schemas/Node"} for i in range(50)}
+    doc = {"openapi": "3.1.0", "info": {"title": "loop"}, "paths": {"/n": {"post": {"requestBody": {"content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}}}},
+        "components": {"schemas": {"Node": {"type": "object", "properties": props}}}}
+    result = parse(json.dumps(doc), "openapi")  # 50 ** 6 nodes without the budget: a hang
+    assert len(result.collection.requests()[0].body.text) < 200_000

@@ -18,6 +18,7 @@ from app.importers.common import ImportFailed, ImportResult, arr, load_json, obj
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_REF_DEPTH = 32
 EXAMPLE_DEPTH = 6
+EXAMPLE_NODES = 2000
 
 
 def parse_document(data: str | bytes, source: str) -> Any:
@@ -52,6 +53,7 @@ def is_openapi(doc: Any) -> bool:
 class _Spec:
     def __init__(self, doc: dict[str, Any], result: ImportResult) -> None:
         self.doc, self.result = doc, result
+        self.budget = EXAMPLE_NODES
 
     def deref(self, v: Any, where: str, depth: int = 0) -> Any:
         seen = 0
@@ -73,8 +75,11 @@ class _Spec:
         return v
 
     def example(self, schema: Any, where: str, depth: int = 0) -> Any:
+        if depth == 0:
+            self.budget = EXAMPLE_NODES  # a schema that refers to itself widely must not explode
+        self.budget -= 1
         s = self.deref(schema, where)
-        if not isinstance(s, dict) or depth > EXAMPLE_DEPTH:
+        if not isinstance(s, dict) or depth > EXAMPLE_DEPTH or self.budget <= 0:
             return None
         for key in ("example", "default", "const"):
             if key in s:
