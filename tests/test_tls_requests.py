@@ -317,3 +317,31 @@ def test_the_trust_source_is_a_setting(loop, pki: Pki, tls_server) -> None:
 
 def test_scope_values_are_stable() -> None:
     assert [s.value for s in DecisionScope] == ["session", "remember"]
+
+
+def test_certificate_decisions_and_peer_names_work_through_a_connect_proxy(loop, pki: Pki, tls_server,
+                                                                           tinyproxy) -> None:
+    from core.proxy import Proxy, ProxyType
+
+    broken: TlsServer = tls_server("self_signed")
+    named: TlsServer = tls_server("named")
+
+    async def go() -> None:
+        m = manager(pki)
+        m.set_proxy(Proxy(ProxyType.HTTP, "127.0.0.1", tinyproxy.port))
+        answers = Answers(m, lambda q: q.refuse())
+        refused, _ = await get(m, broken.url + "/refused")
+        assert refused.error is NetworkError.SslHandshakeFailedError and len(answers.asked) == 1
+        assert refused.tls is not None and [e.error for e in refused.tls.errors] == [SslError.SelfSignedCertificate]
+        answers.decide = lambda q: q.accept()
+        ok, events = await get(m, broken.url + "/accepted")
+        assert ok.error is NetworkError.NoError, ok.error_string
+        assert ok.tls is not None and ok.tls.verification == "exception" and "Encrypted" in names(events)
+        assert [r["path"] for r in broken.requests] == ["/accepted"]
+        by_name, _ = await get(m, named.url + "/named", peer_verify_name="api.courier.test")
+        assert by_name.error is NetworkError.NoError, by_name.error_string
+        assert named.sni == ["api.courier.test"]
+        await m.aclose()
+
+    run(loop, go())
+    assert sum(1 for line in tinyproxy.requests() if line.startswith(f"CONNECT 127.0.0.1:{broken.port}")) >= 2

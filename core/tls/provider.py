@@ -15,6 +15,7 @@ How a certificate is judged:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import ssl
 import weakref
@@ -33,6 +34,7 @@ from core.tls.errors import CertificateError, SslError, from_openssl
 from core.tls.questions import DecisionScope, PskAnswer, PskQuestion, SslErrorsQuestion
 from core.tls.store import ExceptionKey, ExceptionStore
 from core.tls.trust import ClientCertificate, ContextFactory, TlsSettings, psk_supported
+from core.transport.proxied import TLS_CHECK_EXTENSION
 
 if TYPE_CHECKING:
     from core.transport import OriginKey
@@ -132,8 +134,6 @@ class TlsManager:
     # -- the transport's hook ------------------------------------------------------------------
     def context_for(self, key: OriginKey) -> ssl.SSLContext:
         mode = self.mode_of(key)
-        if key.proxy is not None and mode == INSPECT:
-            mode = DEFAULT  # through a proxy the transport cannot run after_handshake: OpenSSL decides
         client = self._settings.client_certificate_for(key.host, key.port)
         if mode == DEFAULT and self._factory.override is not None:
             return self._factory.override
@@ -222,15 +222,39 @@ class TlsManager:
         """``transport.send``; when the TLS handshake failed (nothing was sent yet: the transport
         writes only after ``after_handshake``), retry on the profile ``retry_profile`` names:
         inspect a refused certificate and ask, or use a pre-shared key."""
-        for _ in range(MAX_TLS_ATTEMPTS):
+        for attempt in range(MAX_TLS_ATTEMPTS + 1):
+            if key.scheme == "https" and key.proxy is not None:
+                # a CONNECT/SOCKS tunnel opens its TLS inside httpcore: hand it the check and the name
+                request.extensions[TLS_CHECK_EXTENSION] = functools.partial(self.after_handshake, key)
+                if key.peer_verify_name:
+                    request.extensions["sni_hostname"] = key.peer_verify_name
             try:
-                return await transport.send(key, request, on_queued=on_queued)
-            except ssl.SSLError as exc:  # raw from the handshake; later TLS alerts arrive as CourierError
-                profile = await self.retry_profile(reply, key, exc) if key.scheme == "https" else None
+                response = await transport.send(key, request, on_queued=on_queued)
+            except CourierError:
+                raise  # TLS alerts after the handshake arrive mapped: the request may have been sent
+            except Exception as exc:  # the handshake's ssl.SSLError, raw or wrapped (httpcore.ConnectError)
+                if find_ssl_error(exc) is None:
+                    raise
+                profile = await self.retry_profile(reply, key, exc) \
+                    if key.scheme == "https" and attempt < MAX_TLS_ATTEMPTS else None
                 if profile is None:
                     raise
                 key = dataclasses.replace(key, tls_profile=profile)
-        return await transport.send(key, request, on_queued=on_queued)
+                continue
+            if key.scheme == "https" and self.mode_of(key) in (INSPECT, INSECURE):
+                await self._ensure_checked(response)
+            return response
+        raise AssertionError("unreachable")
+
+    async def _ensure_checked(self, response: Any) -> None:
+        """A connection whose handshake accepted any certificate must have passed after_handshake;
+        if some path skipped it, nothing of the response is used."""
+        ns = response.extensions.get("network_stream")
+        sslobj = ns.get_extra_info("ssl_object") if ns is not None else None
+        if sslobj is None or sslobj not in self._infos:
+            await response.aclose()
+            raise CourierError(NetworkError.SslHandshakeFailedError,
+                               "SSL handshake failed: the certificate check did not run on this connection")
 
     async def retry_profile(self, reply: Reply, key: OriginKey, exc: BaseException) -> str | None:
         """Called when sending over ``key`` failed with ``exc``. Returns the tls_profile to retry

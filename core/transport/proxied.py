@@ -42,6 +42,7 @@ from core.errors import CourierError, NetworkError
 if TYPE_CHECKING:
     from core.transport.pool import OriginKey
 
+TLS_CHECK_EXTENSION = "courier_tls_check"  # async callable(ssl_object), set by core.tls for tunnels
 logger = logging.getLogger("httpcore.connection")  # trace names: connection.*
 AUTH_EXTENSION = "courier_proxy_auth"
 _S5 = socksio.socks5
@@ -178,6 +179,13 @@ class _TunnelConnection(AsyncConnectionInterface):
                                       "timeout": request.extensions.get("timeout", {}).get("connect")}
             async with Trace("start_tls", logger, request, kwargs) as trace:
                 stream = await stream.start_tls(**kwargs)
+                check = request.extensions.get(TLS_CHECK_EXTENSION)
+                if check is not None:  # the TLS provider's after_handshake, before any request byte
+                    try:
+                        await check(stream.get_extra_info("ssl_object"))
+                    except BaseException:
+                        await stream.aclose()
+                        raise
                 trace.return_value = stream
         sslobj = stream.get_extra_info("ssl_object")
         h2 = sslobj is not None and sslobj.selected_alpn_protocol() == "h2"
