@@ -11,7 +11,7 @@ import os
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -22,6 +22,8 @@ from core import events as ev
 from core import headers as hdrs
 from core.auth_flow import send_with_auth, with_headers
 from core.body import Body
+from core.cache import CacheEntry
+from core.cache_policy import CacheUse
 from core.decompress import DEFAULT_THRESHOLD, Decompressor
 from core.errors import CourierError, NetworkError, error_for_status, error_string_for_status
 from core.redirects import REDIRECT_CODES, Redirector
@@ -219,15 +221,26 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                             manager.hsts.upgrade_url if manager.strict_transport_security_enabled else None)
     store = bool(req.attribute(Attribute.STORE_BODY, True))
     threshold = int(req.attribute(Attribute.DECOMPRESSED_SAFETY_THRESHOLD, DEFAULT_THRESHOLD))
+    caching = CacheUse(manager.cache, reply)
 
     while True:
         hop = reply.timings.new_hop(target.url)
+        cached, cache_headers = caching.before_send(method, target.url, app_headers, body is not None)
+        if cached is not None:  # K2, K3, K7: no network at all
+            if cached.status in REDIRECT_CODES and redirector.follows:  # R21: a cached redirect
+                _cached_meta(reply, cached, hop)
+                method, body, app_headers, target = await _follow(
+                    reply, redirector, hop, target, cached.status, cached.header("location"), method, body,
+                    app_headers, None)
+                continue
+            await caching.serve(cached, hop)
+            return
         key = origin_key(manager, reply, target)
         length = body.length() if body is not None else None
         content_type = body.content_type if body is not None else None
         cookie = manager.cookie_jar.header_for_url(target.url) \
             if req.attribute(Attribute.COOKIE_LOAD_AUTOMATIC, True) else None  # C6–C8
-        wire = hdrs.build(target.host_header, app_headers, method, length, body is not None,
+        wire = hdrs.build(target.host_header, cache_headers + app_headers, method, length, body is not None,
                           cookie, content_type, auto_decompress)
         tracer = _Tracer(reply, hop)
         make = functools.partial(_make_request, reply, tracer, method, target, wire, body, length)
@@ -262,25 +275,29 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                 manager.hsts.update_from_headers(target.host, response.headers.get_list("strict-transport-security"))
             if status in REDIRECT_CODES and redirector.follows:
                 _set_meta(reply, response, target, key)
-                dst_url = redirector.target(target.url, status, location)
-                dst = Target(dst_url)
-                reply.emit(ev.MetaDataChanged(reply))
-                reply.redirects.append(RedirectHop(target.url, status, location or "", method))
-                await _discard_body(response)
-                hop.response_end = time.perf_counter()
-                src_url = target.url
-                reply.url = dst_url  # R18: the reply's URL is the target when Redirected fires
-                reply.emit(ev.Redirected(reply, dst_url))
-                if not await redirector.allowed(src_url, dst_url, status, method):
-                    raise CourierError(NetworkError.OperationCanceledError, "Operation canceled")  # R18
-                nxt = redirector.next_hop(src_url, dst_url, status, method, body, app_headers)
-                method, body, app_headers, target = nxt.method, nxt.body, nxt.headers, dst
+                method, body, app_headers, target = await _follow(
+                    reply, redirector, hop, target, status, location, method, body, app_headers, response)
                 continue
+            _set_meta(reply, response, target, key)
+            revalidated = caching.revalidated(target.url, status, reply.headers)
+            if revalidated is not None:  # K4: 304 → the stored body, from the cache
+                await _discard_body(response)
+                await caching.serve(revalidated, hop)
+                return
             if status in REDIRECT_CODES and status != 305:
                 reply.redirection_target = location  # R15
-            _set_meta(reply, response, target, key)
             reply.emit(ev.MetaDataChanged(reply))
-            await _download(reply, response, auto_decompress, store, threshold, hop, target)
+            writer = caching.writer(method, target.url, status, reply.reason, reply.headers, body is not None,
+                                    reply.redirection_target)
+            try:
+                await _download(reply, response, auto_decompress, store, threshold, hop, target,
+                                writer.write if writer is not None else None)
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
+            if writer is not None:
+                caching.store(writer, reply)
             err = error_for_status(status)
             if err is not NetworkError.NoError:
                 reply.error = err
@@ -288,6 +305,31 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
             return
         finally:
             await response.aclose()
+
+
+async def _follow(reply: Reply, redirector: Redirector, hop: HopTimings, src: Target, status: int,
+                  location: str | None, method: str, body: Body | None, headers: list[tuple[str, str]],
+                  response: httpx.Response | None) -> tuple[str, Body | None, list[tuple[str, str]], Target]:
+    """Follow one 3xx (from the network or the cache): the next hop's method, body, headers, target."""
+    dst_url = redirector.target(src.url, status, location)
+    dst = Target(dst_url)
+    reply.emit(ev.MetaDataChanged(reply))
+    reply.redirects.append(RedirectHop(src.url, status, location or "", method))
+    if response is not None:
+        await _discard_body(response)
+    hop.response_end = time.perf_counter()
+    reply.url = dst_url  # R18: the reply's URL is the target when Redirected fires
+    reply.emit(ev.Redirected(reply, dst_url))
+    if not await redirector.allowed(src.url, dst_url, status, method):
+        raise CourierError(NetworkError.OperationCanceledError, "Operation canceled")  # R18
+    nxt = redirector.next_hop(src.url, dst_url, status, method, body, headers)
+    return nxt.method, nxt.body, nxt.headers, dst
+
+
+def _cached_meta(reply: Reply, entry: CacheEntry, hop: HopTimings) -> None:
+    reply.status, reply.reason, reply.headers = entry.status, entry.reason, list(entry.headers)
+    reply.from_cache = True
+    hop.from_cache, hop.status = True, entry.status
 
 
 async def _discard_body(response: httpx.Response) -> None:
@@ -339,7 +381,8 @@ def _set_meta(reply: Reply, response: httpx.Response, target: Target, key: Origi
 
 
 async def _download(reply: Reply, response: httpx.Response, auto_decompress: bool, store: bool,
-                    threshold: int, hop: HopTimings, target: Target) -> None:
+                    threshold: int, hop: HopTimings, target: Target,
+                    sink: Callable[[bytes], None] | None = None) -> None:
     decoder = Decompressor.for_header(response.headers.get("content-encoding"), threshold) \
         if auto_decompress else None
     total = -1
@@ -363,6 +406,8 @@ async def _download(reply: Reply, response: httpx.Response, auto_decompress: boo
                 reply.bytes_received += len(data)
                 if store:
                     reply.body.append(data)
+                if sink is not None:
+                    sink(data)  # the HTTP cache's copy
                 reply.emit(ev.ReadyRead(reply, len(data), None if store else data))
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
@@ -374,6 +419,8 @@ async def _download(reply: Reply, response: httpx.Response, auto_decompress: boo
                 reply.bytes_received += len(tail)
                 if store:
                     reply.body.append(tail)
+                if sink is not None:
+                    sink(tail)
                 reply.emit(ev.ReadyRead(reply, len(tail)))
     except CourierError:
         raise

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from core import events as ev
 from core.auth import MAX_AUTHENTICATION_ATTEMPTS, AuthCache
 from core.body import Body, BodyLike, as_body
+from core.cache import DiskCache
 from core.cookies import CookieJar
 from core.errors import CourierError, NetworkError
 from core.hsts import HstsCache, HstsPolicy
@@ -57,6 +58,7 @@ class NetworkManager:
         self.transport.tls_provider = self.tls
         self.tls.exceptions_forbidden = lambda host: \
             self.strict_transport_security_enabled and self.hsts.is_known_host(host)  # S4
+        self.cache: DiskCache | None = None  # D14: no cache; DiskCache(folder) like QNetworkDiskCache
 
     # -- QNAM's operations -----------------------------------------------------------------
     def get(self, request: Request | str, body: BodyLike = None) -> Reply:

@@ -36,6 +36,7 @@ class HopTimings:
     response_start: float | None = None  # first byte of the response headers (TTFB)
     response_end: float | None = None  # body complete
     status: int | None = None
+    from_cache: bool = False  # answered by the HTTP cache (no connection used)
 
     def phases(self) -> dict[str, float | None]:
         """Durations in seconds, Chrome's phase names; None where a phase did not happen."""

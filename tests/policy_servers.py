@@ -70,6 +70,7 @@ class PolicyApp:
                 name, _, value = v.partition(":")
                 out_headers.append((name, value))
         status, out = 200, b""
+        out: bytes | Pattern
         if path.startswith("/echo"):
             out = json.dumps({"method": scope["method"], "path": path, "query": raw_qs, "headers": headers,
                               "cookie": hd.get("cookie"), "body": body.decode("latin-1")}).encode()
@@ -102,10 +103,14 @@ class PolicyApp:
             out = b""
         await send({"type": "http.response.start", "status": status,
                     "headers": [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in out_headers]})
+        if isinstance(out, Pattern):  # a big body, sent in chunks without building it in memory
+            for chunk in out.chunks():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            out = b""
         await send({"type": "http.response.body", "body": out})
 
     def _cache(self, path: str, raw_qs: str, qd: dict[str, str], hd: dict[str, str],
-               out_headers: list[tuple[str, str]]) -> tuple[int, bytes]:
+               out_headers: list[tuple[str, str]]) -> tuple[int, bytes | Pattern]:
         key = path + "?" + raw_qs
         script = self.script.get(path, {})
         out_headers.append(("Date", email.utils.formatdate(time.time(), usegmt=True)))
@@ -127,8 +132,27 @@ class PolicyApp:
             if param in qd:
                 out_headers.append((name, qd[param]))
         if "size" in qd:
-            return 200, (f"{path} v{n} ".encode() * (int(qd["size"]) // 8 + 1))[: int(qd["size"])]
+            return 200, Pattern(f"{path} v{n} ".encode(), int(qd["size"]))
         return 200, f"{path.rsplit('/', 1)[1]} v{n}".encode()
+
+
+class Pattern:
+    """``size`` bytes of ``unit`` repeated, produced chunk by chunk."""
+
+    def __init__(self, unit: bytes, size: int) -> None:
+        self.unit, self.size = unit, size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def chunks(self, chunk: int = 64 * 1024) -> Iterator[bytes]:
+        block = self.unit * (chunk // len(self.unit) + 2)
+        sent = 0
+        while sent < self.size:
+            offset = sent % len(self.unit)
+            part = block[offset: offset + min(chunk, self.size - sent)]
+            sent += len(part)
+            yield part
 
 
 class PolicyServer(HypercornServer):
@@ -165,7 +189,31 @@ def httpbin_server() -> Iterator[HypercornServer]:
     logging.getLogger("httpbin.core").setLevel(logging.ERROR)  # "flasgger is not installed"
     import httpbin
 
-    s = HypercornServer(app=httpbin.app, mode="wsgi")
+    s = HypercornServer(app=_with_a_first_chunk(httpbin.app), mode="wsgi")
     s.start()
     yield s
     s.stop()
+
+
+def _with_a_first_chunk(app: Callable[..., Any]) -> Callable[..., Any]:
+    """hypercorn's WSGI wrapper only starts the response on the first body chunk, so a bodiless
+    answer (httpbin's 304) became a 500; give every answer at least an empty chunk."""
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterator[bytes]:
+        result = app(environ, start_response)
+
+        def chunks() -> Iterator[bytes]:
+            sent = False
+            try:
+                for chunk in result:
+                    sent = True
+                    yield chunk
+                if not sent:
+                    yield b""
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+
+        return chunks()
+
+    return wsgi
