@@ -4,7 +4,7 @@ QNAM's model (reference §6): the first request goes out without credentials; a 
 scheme; credentials come from the URL, the manager's cache or a question the app answers; once a
 pool has authenticated, later requests on it send ``Authorization`` pre-emptively (A10).
 
-Deliberate differences: Digest also speaks SHA-256 and SHA-512(-256) (QNAM: MD5 only, A1), and the
+Schemes: Basic, Digest, NTLM (``core.auth_ntlm``, pyspnego). Deliberate differences: Digest also speaks SHA-256 and SHA-512(-256) (QNAM: MD5 only, A1), and the
 rounds per request are bounded (QNAM re-asks without limit, A8/A13).
 """
 
@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from core.auth_ntlm import NtlmSession
 from core.questions import Question
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ def parse_challenge(line: str) -> Challenge | None:
         return None
     token, _, rest = line.partition(" ")
     params: dict[str, str] = {}
+    if token.lower() in ("ntlm", "negotiate"):
+        return Challenge(token.lower(), {"token": rest.strip()} if rest.strip() else {}, line)
     pos = 0
     while pos < len(rest):
         m = _PARAM.match(rest, pos)
@@ -175,15 +178,36 @@ def _quote(value: str) -> str:
 class Authenticator:
     """The answer to one chosen challenge: produces the header value for each request."""
 
-    def __init__(self, method: AuthMethod, challenge: Challenge, creds: Credentials) -> None:
+    def __init__(self, method: AuthMethod, challenge: Challenge, creds: Credentials, host: str = "") -> None:
         self.method = method
         self.challenge = challenge
         self.creds = creds
         self._digest = DigestSession(challenge, creds) if method is AuthMethod.DIGEST else None
+        self._ntlm: NtlmSession | None = None
+        self._next: str | None = None
+        if method is AuthMethod.NTLM:
+            self._ntlm = NtlmSession(creds.user, creds.password, host)
+            self._next = self._ntlm.negotiate()
 
-    def header(self, method: str, uri: str) -> str:
+    @property
+    def reusable(self) -> bool:
+        """Basic and Digest go pre-emptively on later requests (A10); NTLM is connection-bound (A13)."""
+        return self._ntlm is None
+
+    def continue_with(self, challenge: Challenge) -> bool:
+        """NTLM: answer the server's challenge message (the second 401). False: not a continuation."""
+        token = challenge.params.get("token")
+        if self._ntlm is None or challenge.scheme != "ntlm" or not token:
+            return False
+        self._next = self._ntlm.authenticate(token)
+        return self._next is not None
+
+    def header(self, method: str, uri: str) -> str | None:
         if self._digest is not None:
             return self._digest.authorization(method, uri)
+        if self._ntlm is not None:
+            value, self._next = self._next, None
+            return value
         return basic_authorization(self.creds)
 
 

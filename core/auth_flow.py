@@ -29,6 +29,7 @@ from core.auth import (
     ask_once,
     choose_challenge,
 )
+from core.auth_ntlm import ntlm_available
 from core.body import Body
 from core.errors import CourierError, NetworkError
 from core.proxy import select_endpoint
@@ -73,14 +74,17 @@ class _ServerRounds:
         self.tried_cache = False
 
     def headers(self, method: str, uri: str) -> list[tuple[str, str]]:
-        return [("Authorization", self.current.header(method, uri))] if self.current else []
+        value = self.current.header(method, uri) if self.current is not None else None
+        return [("Authorization", value)] if value is not None else []
 
     async def challenged(self, response: httpx.Response) -> bool:
         """A 401: True when we have (new) credentials to try."""
-        chosen = choose_challenge(response.headers.get_list("www-authenticate"))
+        chosen = choose_challenge(response.headers.get_list("www-authenticate"), ntlm=ntlm_available())
         if chosen is None or self.attempts >= self.manager.max_authentication_attempts:
             return False  # A3, and the bound
         method, ch = chosen
+        if self.current is not None and self.current.continue_with(ch):
+            return True  # NTLM's challenge message: answer it on the same connection
         rejected = self.current.creds if self.current is not None else None
         if self.current is not None and method is self.current.method is AuthMethod.DIGEST and \
                 ch.params.get("stale", "").lower() == "true":
@@ -91,7 +95,7 @@ class _ServerRounds:
                 return False  # A7, A8: nothing new to try
         assert creds is not None
         self.attempts += 1
-        self.current = Authenticator(method, ch, creds)
+        self.current = Authenticator(method, ch, creds, self.target.host)
         self.space = ProtectionSpace(self.target.scheme, self.target.host, self.target.port, ch.realm)
         return True
 
@@ -122,7 +126,8 @@ class _ServerRounds:
     def succeeded(self) -> None:
         if self.current is None or not self.reuse:
             return
-        self.cache.pools[self.key] = self.current
+        if self.current.reusable:
+            self.cache.pools[self.key] = self.current
         if self.space is not None:
             self.cache.spaces[self.space] = self.current.creds
 
@@ -155,7 +160,8 @@ class _ProxyRounds:
     def headers(self, method: str, url: str) -> list[tuple[str, str]]:
         if self.endpoint.mode != "forward" or self.current is None:
             return []
-        return [("Proxy-Authorization", self.current.header(method, url))]
+        value = self.current.header(method, url)
+        return [("Proxy-Authorization", value)] if value is not None else []
 
     async def challenged(self, lines: list[str], socks: bool) -> bool:
         if self.attempts >= self.manager.max_authentication_attempts:

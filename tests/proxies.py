@@ -208,6 +208,7 @@ def make_auth_app(seen: list[dict[str, Any]]) -> Callable[..., Any]:
     import json
 
     good = "Basic " + base64.b64encode(b"user:passwd").decode()
+    ntlm_contexts: dict[tuple[Any, ...], Any] = {}
 
     async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
         if scope["type"] == "lifespan":
@@ -240,6 +241,9 @@ def make_auth_app(seen: list[dict[str, Any]]) -> Callable[..., Any]:
         elif path == "/always":
             status, out = 401, b"never"
             extra = [(b"www-authenticate", b'Basic realm="loop"')]
+        elif path.startswith("/ntlm/"):
+            status, out, extra = _ntlm_round(ntlm_contexts, tuple(scope.get("client") or ()), auth,
+                                             also_basic=path == "/ntlm/and-basic")
         elif path == "/ntlm-loop":
             status, out = 401, b"ntlm"
             extra = [(b"www-authenticate", b"NTLM"), (b"connection", b"close")]
@@ -252,9 +256,43 @@ def make_auth_app(seen: list[dict[str, Any]]) -> Callable[..., Any]:
     return app
 
 
+NTLM_USER = ("CORP\\alice", "secret")
+
+
+def _ntlm_round(contexts: dict[tuple[Any, ...], Any], client: tuple[Any, ...], auth: str | None,
+                also_basic: bool) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """NTLM on the server side with pyspnego: one handshake per connection (client address)."""
+    import base64
+
+    import spnego
+
+    bare = [(b"www-authenticate", b"NTLM")] + ([(b"www-authenticate", b'Basic realm="r1"')] if also_basic else [])
+    if not auth or not auth.startswith("NTLM "):
+        return 401, b"ntlm please", bare
+    token = base64.b64decode(auth[5:])
+    try:
+        if token[8:9] == b"\x01":  # negotiate message: a new handshake on this connection
+            ctx = spnego.server(protocol="ntlm")
+            contexts[client] = ctx
+            challenge = ctx.step(token)
+            return 401, b"", [(b"www-authenticate", b"NTLM " + base64.b64encode(challenge))]
+        ctx = contexts.pop(client)
+        ctx.step(token)
+        return 200, f"hello {ctx.client_principal}".encode(), []
+    except Exception:  # wrong password, or a message on another connection
+        contexts.pop(client, None)
+        return 401, b"ntlm rejected", bare
+
+
 class AuthServer(AppServer):
+    """The auth app; its NTLM user is ``NTLM_USER`` (pyspnego reads users from NTLM_USER_FILE)."""
+
     def __init__(self) -> None:
         self.seen: list[dict[str, Any]] = []
+        self.users = os.path.join(tempfile.mkdtemp(prefix="courier-ntlm-"), "users")
+        with open(self.users, "w") as fh:
+            fh.write("CORP:alice:secret\n")
+        os.environ["NTLM_USER_FILE"] = self.users
         super().__init__(make_auth_app(self.seen))
 
 

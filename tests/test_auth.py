@@ -12,7 +12,7 @@ import pytest
 from core import IteratorBody, NetworkError, NetworkManager, Request
 from core.request import Attribute
 from tests.auth_helpers import Answers
-from tests.proxies import AuthServer, HttpbinServer
+from tests.proxies import NTLM_USER, AuthServer, HttpbinServer
 
 BASIC = "Basic " + base64.b64encode(b"user:passwd").decode()
 
@@ -163,14 +163,49 @@ def test_a_server_that_keeps_challenging_ends_after_a_bounded_number_of_rounds(l
 
 
 def test_ntlm_loop_server_ends_at_once(loop, auth_server: AuthServer) -> None:
-    """QNAM re-sends NTLM type-1 forever here (A13); without an NTLM answer we stop at the 401."""
+    """QNAM re-sends NTLM type-1 forever here (A13); we treat the bare challenge as a rejection."""
     async def go() -> None:
         m = NetworkManager()
         answers = Answers(m, ("user", "passwd"))
         n = len(auth_server.seen)
         r = await m.get(auth_server.url + "/ntlm-loop").wait()
         assert r.error is NetworkError.AuthenticationRequiredError and r.content() == b"ntlm"
-        assert len(auth_server.seen) - n == 1 and answers.asked == []
+        assert len(auth_server.seen) - n == 2  # none, then one negotiate message
+        assert [(q.scheme, q.previous_user) for q in answers.asked] == [("NTLM", None), ("NTLM", "user")]
+        await m.aclose()
+
+    run(loop, go())
+
+
+def test_ntlm_login_on_one_connection(loop, auth_server: AuthServer) -> None:
+    async def go() -> None:
+        m = NetworkManager()
+        answers = Answers(m, NTLM_USER)
+        n = len(auth_server.seen)
+        r = await m.get(auth_server.url + "/ntlm/a").wait()
+        assert r.status == 200 and r.content() == b"hello CORP\\alice", (r.status, r.content())
+        seen = auth_server.seen[n:]
+        kinds = [(s["authorization"] or "-")[:4] for s in seen]
+        assert kinds == ["-", "NTLM", "NTLM"]  # none, negotiate, authenticate
+        assert len({s["client"] for s in seen}) == 1  # connection-bound
+        assert answers.asked[0].scheme == "NTLM"
+        # A13: never pre-emptive; the cached credentials answer the next handshake without a question
+        n = len(auth_server.seen)
+        r = await m.get(auth_server.url + "/ntlm/b").wait()
+        assert r.status == 200 and len(answers.asked) == 1
+        assert [(s["authorization"] or "-")[:4] for s in auth_server.seen[n:]] == ["-", "NTLM", "NTLM"]
+        await m.aclose()
+
+    run(loop, go())
+
+
+def test_ntlm_is_preferred_to_basic_and_a_wrong_password_is_asked_again(loop, auth_server: AuthServer) -> None:
+    async def go() -> None:
+        m = NetworkManager()
+        answers = Answers(m, ("CORP\\alice", "wrong"), NTLM_USER)
+        r = await m.get(auth_server.url + "/ntlm/and-basic").wait()
+        assert r.status == 200  # A2: NTLM over Basic
+        assert [(q.scheme, q.previous_user) for q in answers.asked] == [("NTLM", None), ("NTLM", "CORP\\alice")]
         await m.aclose()
 
     run(loop, go())

@@ -9,7 +9,7 @@ from PySide6.QtNetwork import QNetworkAccessManager
 
 from core import NetworkError, NetworkManager
 from tests.auth_helpers import Answers
-from tests.proxies import AuthServer, HttpbinServer
+from tests.proxies import NTLM_USER, AuthServer, HttpbinServer
 from tests.qnam import qnam_request
 
 pytestmark = pytest.mark.qnam
@@ -130,3 +130,20 @@ def test_endless_challenges_are_bounded_unlike_qnam(qapp, loop, auth_server: Aut
     loop.run_until_complete(m.aclose())
     assert r.error is NetworkError.AuthenticationRequiredError
     assert len(answers.asked) == m.max_authentication_attempts < len(q.asked)
+
+
+def test_ntlm_rounds_match_qnam(qapp, loop, auth_server: AuthServer) -> None:
+    url = auth_server.url + "/ntlm/and-basic"
+    q = QnamLogin(NTLM_USER)
+    n = len(auth_server.seen)
+    res = qnam_request(url, manager=q.manager)
+    q_wire = [(s["authorization"] or "-")[:4] for s in auth_server.seen[n:]]
+
+    m = NetworkManager()
+    Answers(m, NTLM_USER)
+    n = len(auth_server.seen)
+    r = core_get(loop, m, url)
+    c_wire = [(s["authorization"] or "-")[:4] for s in auth_server.seen[n:]]
+    loop.run_until_complete(m.aclose())
+    assert r.status == res.status == 200 and r.content() == res.body == b"hello CORP\\alice"
+    assert c_wire == q_wire == ["-", "NTLM", "NTLM"]  # A1, A2: NTLM chosen over Basic
