@@ -11,15 +11,20 @@ manager's ``create_request`` hook.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.pac import UrlPacProxyFactory
+from app.secrets import CredentialKey, KeyringUnavailable, SecretStore
 from app.settings import ProxyMode, ProxyType, Settings
 from core import Attribute, NetworkManager, RedirectPolicy, Request
 from core import proxy as cp
+from core import tls as ct
+from core.tls.store import FILE_NAME as TLS_EXCEPTIONS_FILE
 
 SETTING_LABELS: dict[str, str] = {
     "proxy": "Proxy", "pac_url": "Automatic proxy configuration (PAC)",
@@ -85,10 +90,50 @@ def apply_proxy(s: Settings, m: NetworkManager) -> None:
         m.set_proxy_factory(UrlPacProxyFactory(m, s.pac_url))
 
 
-def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path | None = None) -> ApplyResult:
+def tls_signature(s: Settings) -> tuple[object, ...]:
+    return (s.trust_store, tuple(s.extra_ca_files),
+            tuple((c.host, c.cert_file, c.key_file) for c in s.client_certificates),
+            s.tls_keylog_path if s.tls_keylog_enabled else None)
+
+
+_applied_tls: weakref.WeakKeyDictionary[NetworkManager, tuple[object, ...]] = weakref.WeakKeyDictionary()
+
+
+def _pkcs12_password(store: SecretStore, key: CredentialKey) -> str | None:
+    """Called by the core when it builds the context for that host (only then, and rarely)."""
+    try:
+        cred = store.lookup(key)
+    except KeyringUnavailable:
+        return None
+    return cred.password if cred is not None else None
+
+
+def apply_tls(s: Settings, m: NetworkManager, store: SecretStore | None) -> None:
+    """Trust store, extra CAs, client certificates (PKCS#12 passwords from the keyring), key log.
+
+    Reconfiguring starts new TLS connections, so it happens only when these settings change."""
+    signature = tls_signature(s)
+    if _applied_tls.get(m, tls_signature(Settings())) == signature:
+        return
+    certs: dict[str, ct.ClientCertificate] = {}
+    for c in s.client_certificates:
+        password = None
+        if store is not None and c.cert_file.lower().endswith((".p12", ".pfx")):
+            password = functools.partial(_pkcs12_password, store,
+                                         CredentialKey.for_client_certificate(c.host, c.cert_file))
+        certs[c.host] = ct.ClientCertificate(c.cert_file, c.key_file or None, password)
+    m.tls.configure(ct.TlsSettings(trust=ct.TrustSource(s.trust_store.value), extra_ca_files=list(s.extra_ca_files),
+                                   client_certificates=certs,
+                                   keylog_file=s.tls_keylog_path if s.tls_keylog_enabled else None))
+    _applied_tls[m] = signature
+
+
+def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path | None = None,
+                   store: SecretStore | None = None) -> ApplyResult:
     """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``).
 
-    ``data_dir``: where the known HSTS hosts are kept across restarts (``hsts.json``).
+    ``data_dir``: where known HSTS hosts and remembered certificate exceptions are kept across
+    restarts. ``store``: the keyring, for PKCS#12 passwords.
     """
     s, m, out = settings, manager, ApplyResult()
     m.transfer_timeout = float(s.transfer_timeout)
@@ -100,10 +145,12 @@ def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path |
     m.strict_transport_security_enabled = s.hsts_enabled
     if s.hsts_enabled and data_dir is not None and m.hsts.store_path is None:
         m.enable_strict_transport_security_store(True, str(data_dir / "hsts.json"))
+    if data_dir is not None and m.tls.exceptions.path != data_dir / TLS_EXCEPTIONS_FILE:
+        m.tls.use_exception_store(data_dir)
+    apply_tls(s, m, store)
     for name in ("transfer_timeout", "redirect_policy", "http2_allowed", "max_redirects", "proxy", "pac_url",
-                 "hsts_enabled"):
+                 "hsts_enabled", "trust_store", "extra_ca_files", "client_certificates", "tls_keylog"):
         out.mark(name, True)
-    for name in ("cache", "cache_load_control", "trust_store", "extra_ca_files",
-                 "client_certificates", "tls_keylog"):
+    for name in ("cache", "cache_load_control"):
         out.mark(name, False)
     return out

@@ -19,7 +19,7 @@ from app.prompts import CertExceptionSource
 from app.question_adapters import cert_exception_source, register_core_questions
 from app.question_router import QuestionRouter
 from app.questions_bridge import QuestionsBridge
-from app.secrets import INDEX_FILE, Credential, SecretStore
+from app.secrets import INDEX_FILE, Credential, CredentialKey, SecretStore
 from app.settings import Settings, SettingsFile, data_dir
 from app.ui.settings_dialog import SettingsDialog
 from app.worker import Worker
@@ -61,8 +61,9 @@ class Dialogs(QObject):
         self.apply()
 
     def apply(self) -> ApplyResult:
-        settings, core, where = self.context.settings, self.manager.core, self.context.data_dir
-        self.applied = self.manager.thread.run_sync(lambda: apply_settings(settings, core, where))
+        ctx, core = self.context, self.manager.core
+        settings, where, store = ctx.settings, ctx.data_dir, ctx.store
+        self.applied = self.manager.thread.run_sync(lambda: apply_settings(settings, core, where, store))
         self.settings_applied.emit(self.applied)
         return self.applied
 
@@ -84,6 +85,7 @@ class Dialogs(QObject):
         if result != QDialog.DialogCode.Accepted:
             return
         ctx = self.context
+        before = ctx.settings
         ctx.settings = dialog.settings()
         ctx.worker.run(ctx.settings_file.save, ctx.settings)
         password = dialog.typed_proxy_password()
@@ -93,7 +95,17 @@ class Dialogs(QObject):
                 ctx.worker.run(ctx.store.remember, key, Credential(ctx.settings.proxy_user, password))
             else:
                 ctx.worker.run(ctx.store.forget, key)
-        self.apply()
+        for (host, path), secret in dialog.client_cert_passwords.items():
+            ctx.worker.run(ctx.store.remember, CredentialKey.for_client_certificate(host, path), Credential("", secret))
+        kept = {(c.host, c.cert_file) for c in ctx.settings.client_certificates}
+        for c in before.client_certificates:
+            if (c.host, c.cert_file) not in kept and c.cert_file.lower().endswith((".p12", ".pfx")):
+                ctx.worker.run(ctx.store.forget, CredentialKey.for_client_certificate(c.host, c.cert_file))
+        if dialog.client_cert_passwords:
+            # The core reads a PKCS#12 password when it builds a context: apply once it is stored.
+            ctx.worker.run(lambda: None, on_done=lambda _f: self.apply())
+        else:
+            self.apply()
 
     def close(self) -> None:
         self.bridge.close()

@@ -198,6 +198,8 @@ class CertException:
     sha256: str
     errors: tuple[str, ...] = ()
     handle: Any = None  # whatever the store needs to revoke it
+    remembered: bool = False  # kept across restarts (else: until Courier closes)
+    subject: str = ""
 
 
 class CertExceptionSource(Protocol):

@@ -52,6 +52,11 @@ class CredentialKey:
         """The manual proxy's password from the settings page (realm-less)."""
         return cls("proxy", proxy_type, host, port, "")
 
+    @classmethod
+    def for_client_certificate(cls, host: str, path: str) -> CredentialKey:
+        """The password of a PKCS#12 file offered to ``host``."""
+        return cls("client-cert", "pkcs12", host, 0, path)
+
     def describe(self) -> str:
         what = {"server": "Server", "proxy": "Proxy", "client-cert": "Client certificate"}.get(self.kind, self.kind)
         realm = f" — “{self.realm}”" if self.realm else ""

@@ -14,6 +14,7 @@ script could leave Xvfb behind.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import select
 import subprocess
@@ -115,29 +116,6 @@ def send(window: Any, url: str, method: str = "GET") -> None:
     window.send()
 
 
-def certificate_prompt() -> Any:
-    """A real chain: a leaf for the wrong host, issued by a CA nobody trusts, and expired."""
-    import datetime as dt
-
-    import trustme
-    from cryptography import x509
-
-    from app.prompts import CertError, CertPrompt, certificate_view
-
-    ca = trustme.CA(organization_name="Acme Staging", organization_unit_name="Internal CA")
-    leaf = ca.issue_cert("staging.acme.internal", "api.staging.acme.internal",
-                         organization_name="Acme Staging", organization_unit_name="API",
-                         not_before=dt.datetime(2024, 1, 10, tzinfo=dt.UTC),
-                         not_after=dt.datetime(2025, 1, 10, tzinfo=dt.UTC))
-    certs = [x509.load_pem_x509_certificate(b.bytes()) for b in leaf.cert_chain_pems]
-    certs.append(x509.load_pem_x509_certificate(ca.cert_pem.bytes()))
-    return CertPrompt(host="127.0.0.1", port=8443, url="https://127.0.0.1:8443/v1/orders",
-                      errors=[CertError("HostNameMismatch", certificate=0),
-                              CertError("CertificateExpired", certificate=0),
-                              CertError("SelfSignedCertificateInChain", certificate=1)],
-                      chain=[certificate_view(c) for c in certs])
-
-
 def child(out: Path) -> int:
     from PySide6.QtWidgets import QApplication
 
@@ -205,10 +183,25 @@ def child(out: Path) -> int:
         dialog.ok_button.click()
         wait_until(lambda: reply.core.is_finished)
 
-        cert = CertDialog(certificate_prompt(), parent=window)
-        cert.open()
-        save(cert, out / "cert-dialog.png")
-        cert.reject()
+        # The certificate dialog, raised by a real handshake with an expired certificate for
+        # another host name, issued by a CA nobody trusts.
+        from tests.tls_servers import make_ca, make_leaf, serving
+
+        acme = make_ca("Acme Staging Root CA")
+        leaf = make_leaf(acme, names=("staging.acme.internal", "api.staging.acme.internal"),
+                         not_before=dt.datetime(2024, 1, 10, tzinfo=dt.UTC),
+                         not_after=dt.datetime(2025, 1, 10, tzinfo=dt.UTC))
+        leaf.chain.append(acme.cert)
+        broken = serving(leaf)
+        try:
+            reply = manager.get(broken.url + "/v1/orders")
+            wait_until(lambda: isinstance(opened[-1], CertDialog))
+            cert = opened[-1]
+            save(cert, out / "cert-dialog.png")
+            cert.reject()
+            wait_until(lambda: reply.core.is_finished)
+        finally:
+            broken.close()
 
         from app.secrets import Credential, CredentialKey
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,10 +14,12 @@ from app.dialogs import AppContext, Dialogs
 from app.secrets import Credential, CredentialKey
 from app.settings import ProxyMode, RedirectChoice
 from app.ui.auth_dialog import AuthDialog
+from app.ui.cert_dialog import CertDialog
 from app.ui.redirect_dialog import RedirectDialog
 from tests.keyring_service import KeyringService
 from tests.proxies import AuthServer, Tinyproxy
 from tests.servers import HypercornServer
+from tests.tls_servers import Pki, TlsServer
 
 
 @pytest.fixture
@@ -204,3 +207,97 @@ def test_http2_and_redirect_limits_from_settings_reach_every_request(
         reply = manager.get(http_server.url + "/redirect/1")
     assert reply.core.status == 200
     dialogs.close()
+
+
+# -- certificates ------------------------------------------------------------------------------
+
+
+def test_self_signed_server_raises_the_certificate_dialog_and_proceed_once_works(
+        qtbot, tls_server, pki: Pki, tmp_path: Path) -> None:
+    server: TlsServer = tls_server("self_signed")
+    context, manager, dialogs, shown = _session(tmp_path / "data")
+    with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+        reply = manager.get(server.url + "/first")
+    dialog = shown[0]
+    assert isinstance(dialog, CertDialog)
+    assert [e.name for e in dialog.prompt.errors] == ["SelfSignedCertificate"]
+    assert "self-signed" in dialog.error_labels[0].text()
+    f = dialog.details.fields
+    assert f["SHA-256"].text().replace(":", "").replace("\n", "").lower() == pki.leaves["self_signed"].fingerprint()
+    assert "IP:127.0.0.1" in f["Alternative names"].text()
+    assert server.requests == []  # nothing was sent while the user decides
+    with qtbot.waitSignal(reply.finished, timeout=10000):
+        dialog.once_button.click()
+    assert reply.core.status == 200 and [r["path"] for r in server.requests] == ["/first"]
+    # The settings page lists the decision for this session and can revoke it.
+    page = dialogs.open_settings()
+    qtbot.waitUntil(lambda: page.lists_ready and page.cert_exceptions.topLevelItemCount() == 1, timeout=5000)
+    row = page.cert_exceptions.topLevelItem(0)
+    assert row is not None and row.text(0) == f"127.0.0.1:{server.port}" and row.text(1) == "this session"
+    assert "SelfSignedCertificate" in row.text(2)
+    row.setSelected(True)
+    page.revoke_exception.click()
+    qtbot.waitUntil(lambda: page.lists_ready and page.cert_exceptions.topLevelItemCount() == 0, timeout=5000)
+    page.reject()
+    manager.thread.submit(manager.core.clear_connection_cache()).result(10)
+    with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+        again = manager.get(server.url + "/after-revoke")  # revoked: asks again
+    with qtbot.waitSignal(again.finished, timeout=10000):
+        shown[-1].cancel_button.click()
+    assert again.core.error.name == "SslHandshakeFailedError"
+    _end(context, manager, dialogs)
+    assert not (tmp_path / "data" / "tls-exceptions.json").exists() or \
+        "127.0.0.1" not in (tmp_path / "data" / "tls-exceptions.json").read_text()
+
+
+def test_always_trust_is_remembered_across_a_restart(qtbot, tls_server, tmp_path: Path) -> None:
+    server: TlsServer = tls_server("self_signed")
+    context, manager, dialogs, shown = _session(tmp_path / "data")
+    with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+        reply = manager.get(server.url + "/one")
+    with qtbot.waitSignal(reply.finished, timeout=10000):
+        shown[0].always_button.click()
+    assert reply.core.status == 200
+    _end(context, manager, dialogs)
+    assert (tmp_path / "data" / "tls-exceptions.json").exists()
+
+    context, manager, dialogs, shown = _session(tmp_path / "data")
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(server.url + "/two")
+    assert reply.core.status == 200 and shown == []
+    page = dialogs.open_settings()
+    qtbot.waitUntil(lambda: page.lists_ready and page.cert_exceptions.topLevelItemCount() == 1, timeout=5000)
+    assert page.cert_exceptions.topLevelItem(0).text(1) == "always"
+    page.reject()
+    _end(context, manager, dialogs)
+
+
+def test_tls_settings_extra_ca_key_log_and_a_pkcs12_password_from_the_keyring(
+        qtbot, tls_server, pki: Pki, keyring_service: KeyringService, tmp_path: Path) -> None:
+    mtls: TlsServer = tls_server("good", client_ca_file=pki.client_ca_pem)
+    p12 = pki.client.write_pkcs12(tmp_path / "client.p12", b"p12-secret-77")
+    keylog = tmp_path / "keys.log"
+    context, manager, dialogs, shown = _session(tmp_path / "data", keyring_service.backend())
+    page = dialogs.open_settings()
+    qtbot.waitUntil(lambda: page.lists_ready, timeout=5000)
+    page.extra_cas.addItem(pki.root_pem)
+    qtbot.keyClicks(page.cc_host, "127.0.0.1")
+    page.cc_cert.setText(str(p12))
+    qtbot.keyClicks(page.cc_password, "p12-secret-77")
+    page.cc_add.click()
+    page.keylog_enabled.setChecked(True)
+    page.keylog_path.setText(str(keylog))
+    page.ok_button.click()
+    qtbot.waitUntil(lambda: context.settings.client_certificates != [] and dialogs.applied.applied != [], timeout=5000)
+    # Applied once the password is in the keyring (the core reads it when it builds the context).
+    qtbot.waitUntil(lambda: manager.thread.run_sync(lambda: bool(manager.core.tls.settings.client_certificates)),
+                    timeout=5000)
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        reply = manager.get(mtls.url + "/mtls")
+    assert reply.core.status == 200, reply.core.error_string
+    assert json.loads(reply.core.content())["client_cert"]["commonName"] == "Courier Client"
+    assert shown == []  # trusted through the extra CA: no certificate dialog
+    assert "CLIENT_RANDOM" in keylog.read_text() or "CLIENT_TRAFFIC_SECRET" in keylog.read_text()
+    _end(context, manager, dialogs)
+    assert _plaintext_hits(tmp_path / "data", b"p12-secret-77") == []
+    assert _plaintext_hits(keyring_service.home, b"p12-secret-77") == []

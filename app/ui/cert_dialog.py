@@ -121,7 +121,8 @@ class CertDialog(QDialog):
         self.buttons = QDialogButtonBox()
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.once_button = QPushButton("Proceed once")
-        self.once_button.setToolTip("Continue this time only; Courier asks again for a new connection.")
+        self.once_button.setToolTip("Accept this certificate, with these problems, until Courier closes; "
+                                    "it asks again after a restart.")
         self.always_button = QPushButton("Always trust this certificate for this host")
         self.always_button.setToolTip(f"Remember this exact certificate (SHA-256 fingerprint) for {where}. "
                                       "A different certificate asks again. Revoke it in Settings.")

@@ -96,6 +96,7 @@ class SettingsDialog(QDialog):
         self.worker, self.store, self.exceptions = worker, store, exceptions
         self.stored_only = set(stored_only or [])
         self.proxy_password_changed = False
+        self.client_cert_passwords: dict[tuple[str, str], str] = {}  # (host, file) → PKCS#12 password
         self.keyring_problem: str | None = None
         self.lists_ready = False  # the keyring state and both lists have arrived from the worker
 
@@ -250,9 +251,9 @@ class SettingsDialog(QDialog):
         self.client_certs.setHeaderLabels(["Host", "Certificate", "Key"])
         self.client_certs.setRootIsDecorated(False)
         self.client_certs.setMaximumHeight(110)
-        add_cc, remove_cc = QPushButton("Add…"), QPushButton("Remove")
-        add_cc.clicked.connect(self._add_client_cert)
+        remove_cc = QPushButton("Remove")
         remove_cc.clicked.connect(self._remove_client_cert)
+        self.client_cert_form = self._client_cert_form()
         self.keylog_enabled = QCheckBox("Write TLS session keys (SSLKEYLOGFILE format, for Wireshark)")
         self.keylog_path = QLineEdit()
         self.keylog_path.setPlaceholderText("/path/to/sslkeys.log")
@@ -263,7 +264,8 @@ class SettingsDialog(QDialog):
         keylog.addWidget(browse)
         form.addRow("Trust:", trust)
         form.addRow("Extra CA files:", _with_buttons(self.extra_cas, add_ca, remove_ca))
-        form.addRow("Client certificates:", _with_buttons(self.client_certs, add_cc, remove_cc))
+        form.addRow("Client certificates:", _with_buttons(self.client_certs, remove_cc))
+        form.addRow("", self.client_cert_form)
         form.addRow("Key log:", self.keylog_enabled)
         form.addRow("", keylog)
         form.addRow("", muted("Anyone with this file can decrypt captured traffic: switch it off when done."))
@@ -299,7 +301,7 @@ class SettingsDialog(QDialog):
                             "the same host asks again."))
         self.cert_exceptions = QTreeWidget()
         self.cert_exceptions.setObjectName("certExceptions")
-        self.cert_exceptions.setHeaderLabels(["Host", "SHA-256 fingerprint", "Errors accepted"])
+        self.cert_exceptions.setHeaderLabels(["Host", "Kept", "Errors accepted", "SHA-256 fingerprint"])
         self.cert_exceptions.setRootIsDecorated(False)
         self.cert_exceptions.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.revoke_exception = QPushButton("Revoke")
@@ -409,7 +411,9 @@ class SettingsDialog(QDialog):
                 self.proxy_password.setPlaceholderText("stored in the system keyring (type to replace)")
         self.cert_exceptions.clear()
         for x in exceptions:
-            item = QTreeWidgetItem([f"{x.host}:{x.port}", x.sha256, ", ".join(x.errors)])
+            item = QTreeWidgetItem([f"{x.host}:{x.port}", "always" if x.remembered else "this session",
+                                    ", ".join(x.errors), x.sha256])
+            item.setToolTip(0, x.subject)
             item.setData(0, Qt.ItemDataRole.UserRole, x)
             self.cert_exceptions.addTopLevelItem(item)
 
@@ -429,16 +433,47 @@ class SettingsDialog(QDialog):
         if path:
             self.extra_cas.addItem(path)
 
-    def _add_client_cert(self) -> None:
-        cert, _ = QFileDialog.getOpenFileName(self, "Client certificate", "",
-                                              "Certificates (*.pem *.crt *.p12 *.pfx);;All files (*)")
-        if not cert:
+    def _client_cert_form(self) -> QGroupBox:
+        """Host, certificate, key and (for PKCS#12) password, added in one go: no nested dialogs."""
+        box = QGroupBox("Add a client certificate")
+        grid = QFormLayout(box)
+        self.cc_host = QLineEdit()
+        self.cc_host.setPlaceholderText("api.example.org or api.example.org:8443")
+        self.cc_cert = QLineEdit()
+        self.cc_cert.setPlaceholderText("certificate: .pem/.crt, or .p12/.pfx with its key")
+        self.cc_key = QLineEdit()
+        self.cc_key.setPlaceholderText("private key (.pem), unless it is in the certificate file")
+        self.cc_password = QLineEdit()
+        self.cc_password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.cc_password.setPlaceholderText("PKCS#12 password, kept in the system keyring")
+        browse_cert, browse_key = QPushButton("Browse…"), QPushButton("Browse…")
+        browse_cert.clicked.connect(lambda: self._browse(self.cc_cert, "Certificates (*.pem *.crt *.p12 *.pfx)"))
+        browse_key.clicked.connect(lambda: self._browse(self.cc_key, "Keys (*.pem *.key)"))
+        self.cc_add = QPushButton("Add")
+        self.cc_add.clicked.connect(self.add_client_certificate)
+        grid.addRow("Host:", self.cc_host)
+        grid.addRow("Certificate:", _row(self.cc_cert, browse_cert))
+        grid.addRow("Key:", _row(self.cc_key, browse_key))
+        grid.addRow("Password:", _row(self.cc_password, self.cc_add))
+        return box
+
+    def add_client_certificate(self) -> None:
+        host, cert = self.cc_host.text().strip().lower(), self.cc_cert.text().strip()
+        if not host or not cert:
+            self.problems.setText("A client certificate needs a host and a certificate file.")
+            self.problems.setVisible(True)
             return
-        key = ""
-        if not cert.endswith((".p12", ".pfx")):
-            key, _ = QFileDialog.getOpenFileName(self, "Its private key (cancel if it is in the same file)", "",
-                                                 "Keys (*.pem *.key);;All files (*)")
-        self.client_certs.addTopLevelItem(QTreeWidgetItem(["*", cert, key]))
+        self.client_certs.addTopLevelItem(QTreeWidgetItem([host, cert, self.cc_key.text().strip()]))
+        if self.cc_password.text() and cert.lower().endswith((".p12", ".pfx")):
+            self.client_cert_passwords[(host, cert)] = self.cc_password.text()
+        for field in (self.cc_host, self.cc_cert, self.cc_key, self.cc_password):
+            field.clear()
+        self.problems.setVisible(False)
+
+    def _browse(self, target: QLineEdit, kinds: str) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a file", target.text(), f"{kinds};;All files (*)")
+        if path:
+            target.setText(path)
 
     def _remove_client_cert(self) -> None:
         item = self.client_certs.currentItem()
@@ -449,6 +484,15 @@ class SettingsDialog(QDialog):
         path, _ = QFileDialog.getSaveFileName(self, "TLS key log file", self.keylog_path.text())
         if path:
             self.keylog_path.setText(path)
+
+
+def _row(*widgets: QWidget) -> QWidget:
+    w = QWidget()
+    lay = QHBoxLayout(w)
+    lay.setContentsMargins(0, 0, 0, 0)
+    for i, widget in enumerate(widgets):
+        lay.addWidget(widget, 1 if i == 0 else 0)
+    return w
 
 
 def _with_buttons(view: QWidget, *buttons: QPushButton) -> QWidget:
