@@ -194,6 +194,10 @@ def test_an_ordinary_handshake_failure_is_not_mistaken_for_psk(loop, pki: Pki) -
         r = await m.get(server.url + "/x").wait()
         assert r.error is NetworkError.SslHandshakeFailedError
         assert asked == []
+        for _ in range(100):  # the server thread counts its failure just after sending the alert
+            if server.failed_handshakes >= 2:
+                break
+            await asyncio.sleep(0.02)
         assert server.failed_handshakes == 2  # the ordinary attempt and one with PSK suites
         await m.aclose()
 
@@ -201,3 +205,25 @@ def test_an_ordinary_handshake_failure_is_not_mistaken_for_psk(loop, pki: Pki) -
         run(loop, go())
     finally:
         server.close()
+
+
+def test_without_python_313_psk_says_so_plainly(loop, monkeypatch) -> None:
+    """On Python 3.12 ``ssl`` has no PSK callbacks: a PSK host fails with a sentence saying why."""
+    import core.tls.trust as trust
+
+    monkeypatch.setattr(trust, "psk_supported", lambda: False)
+    server = TlsServer(psk_server_context({"device-7": b"0123456789abcdef"}))
+
+    async def go() -> None:
+        m = NetworkManager()
+        m.tls.configure(TlsSettings(psk_hosts={"127.0.0.1"}))
+        r = await m.get(server.url + "/psk").wait()
+        assert r.error is NetworkError.SslHandshakeFailedError
+        assert r.error_string == "TLS pre-shared keys need Python 3.13 or newer"
+        await m.aclose()
+
+    try:
+        run(loop, go())
+    finally:
+        server.close()
+    assert server.requests == []
