@@ -3,13 +3,18 @@
 __version__ = "0.1.0"
 
 from core.body import Body, BytesBody, FileBody, IteratorBody, MultipartBody, Part
+from core.cache import DiskCache
+from core.cookie_store import SqliteCookieStore
+from core.cookies import Cookie, CookieJar
 from core.errors import CourierError, NetworkError
+from core.hsts import HstsPolicy
 from core.manager import NetworkManager
+from core.redirects import RedirectQuestion
 from core.reply import Reply
 from core.request import Attribute, CacheLoadControl, Operation, RedirectPolicy, Request
 
 __all__ = [
-    "Attribute", "Body", "BytesBody", "CacheLoadControl", "CourierError", "FileBody", "IteratorBody",
-    "MultipartBody", "NetworkError", "NetworkManager", "Operation", "Part", "RedirectPolicy", "Reply",
-    "Request", "__version__",
+    "Attribute", "Body", "BytesBody", "CacheLoadControl", "Cookie", "CookieJar", "CourierError", "DiskCache",
+    "FileBody", "HstsPolicy", "IteratorBody", "MultipartBody", "NetworkError", "NetworkManager", "Operation",
+    "Part", "RedirectPolicy", "RedirectQuestion", "Reply", "Request", "SqliteCookieStore", "__version__",
 ]

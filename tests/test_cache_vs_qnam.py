@@ -225,3 +225,30 @@ def test_qnam_cannot_replay_a_cached_relative_redirect_and_courier_can(qapp, loo
     followed = run(loop, story)
     assert followed.error.name == "NoError" and followed.url == policy_server.url + "/echo/r21"
     assert followed.timings.hops[0].from_cache and not followed.timings.hops[1].from_cache
+
+
+@pytest.mark.parametrize("query", ["cc=max-age%3D60", 'etag="v1"&cc=no-cache'])
+def test_a_reply_from_the_cache_signals_like_qnams(qapp, loop, policy_server: PolicyServer, tmp_path,
+                                                   query: str) -> None:
+    from tests.helpers import fetch, only
+    from tests.qnam import qnam_request
+
+    keep = {"MetaDataChanged", "ReadyRead", "ErrorOccurred", "Finished"}
+    qm = QNetworkAccessManager()
+    disk = QNetworkDiskCache()
+    disk.setCacheDirectory(str(tmp_path / "qnam"))
+    qm.setCache(disk)
+    q_url = f"{policy_server.url}/cache/q-signals-{len(query)}?{query}"
+    qnam_request(q_url, manager=qm)
+    q = qnam_request(q_url, manager=qm)
+
+    async def story(m: NetworkManager) -> list[str]:
+        m.cache = DiskCache(tmp_path / "core")
+        c_url = f"{policy_server.url}/cache/c-signals-{len(query)}?{query}"
+        await m.get(c_url).wait()
+        reply, names = await fetch(m, "GET", c_url)
+        assert reply.from_cache
+        return names
+
+    assert q.from_cache is True
+    assert only(run(loop, story), keep) == only(q.events, keep)
