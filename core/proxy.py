@@ -249,21 +249,34 @@ def parse_pac_result(value: str) -> list[Proxy]:
     return out
 
 
+PAC_TIMEOUT = 5.0
+
+
 class PacProxyFactory:
     """Chooses proxies with a PAC file. The script runs in a worker thread (it may resolve names),
-    one evaluation at a time."""
+    one evaluation at a time; one that takes longer than ``timeout`` seconds fails the request
+    with ``ProxyNotFoundError`` instead of holding it forever. (dukpy keeps the GIL while pure
+    JavaScript runs, so a runaway loop in a script still stalls the process; name lookups do not.)"""
 
-    def __init__(self, script: str, evaluator: PacEvaluator | None = None) -> None:
+    def __init__(self, script: str, evaluator: PacEvaluator | None = None, timeout: float = PAC_TIMEOUT) -> None:
         self.evaluator: PacEvaluator = evaluator if evaluator is not None else PypacEvaluator(script)
+        self.timeout = timeout
         self._lock = threading.Lock()
 
     def _evaluate(self, url: str, host: str) -> str:
-        with self._lock:
+        if not self._lock.acquire(timeout=self.timeout):
+            raise CourierError(NetworkError.ProxyNotFoundError, "PAC script busy: an earlier call never returned")
+        try:
             return self.evaluator.find_proxy_for_url(url, host)
+        finally:
+            self._lock.release()
 
     async def query_proxy(self, query: ProxyQuery) -> list[Proxy]:
         try:
-            result = await asyncio.to_thread(self._evaluate, query.url, query.host)
+            result = await asyncio.wait_for(asyncio.to_thread(self._evaluate, query.url, query.host), self.timeout)
+        except TimeoutError as exc:
+            raise CourierError(NetworkError.ProxyNotFoundError,
+                               f"PAC script took longer than {self.timeout:g} s") from exc
         except CourierError:
             raise
         except Exception as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+import time
 
 import pytest
 
@@ -385,6 +386,26 @@ def test_pac_evaluator_can_be_supplied_by_the_app(loop, http_server: HypercornSe
         m.set_proxy_factory(PacProxyFactory("", evaluator=ev))
         assert (await m.get(http_server.url + "/echo").wait()).status == 200
         assert ev.calls == [(http_server.url + "/echo", "127.0.0.1")]
+        await m.aclose()
+
+    run(loop, go())
+
+
+def test_a_slow_pac_evaluation_fails_the_request_instead_of_holding_it(loop, http_server: HypercornServer) -> None:
+    class SlowDns:
+        """Like a PAC script stuck in dnsResolve() on a dead DNS server."""
+
+        def find_proxy_for_url(self, url: str, host: str) -> str:
+            time.sleep(1.0)
+            return "DIRECT"
+
+    async def go() -> None:
+        m = manager()
+        m.set_proxy_factory(PacProxyFactory("", evaluator=SlowDns(), timeout=0.1))
+        started = time.monotonic()
+        r = await m.get(http_server.url + "/echo").wait()
+        assert r.error is NetworkError.ProxyNotFoundError and "longer than" in r.error_string
+        assert time.monotonic() - started < 0.9
         await m.aclose()
 
     run(loop, go())
