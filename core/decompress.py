@@ -7,6 +7,7 @@ gzip/deflate, 100:1 for br/zstd. httpx alone would inflate a 1 GiB bomb in full.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from typing import Protocol
 
 from core.errors import CourierError, NetworkError
@@ -16,9 +17,15 @@ ACCEPT_ENCODING = "zstd, br, gzip, deflate"
 DEFAULT_THRESHOLD = 10 * 1024 * 1024
 
 
+STEP = 1024 * 1024  # decompressed bytes produced per step, so a bomb is caught early
+
+
 class _Decoder(Protocol):
-    def decode(self, data: bytes) -> bytes: ...
-    def flush(self) -> bytes: ...
+    def steps(self, data: bytes) -> Iterator[bytes]:
+        """Decompress ``data`` in pieces of at most about ``STEP`` bytes."""
+        ...
+
+    def flush(self) -> Iterator[bytes]: ...
 
 
 class _Zlib:
@@ -27,18 +34,31 @@ class _Zlib:
         self._first = True
         self._d = zlib.decompressobj(zlib.MAX_WBITS | 32 if not deflate else zlib.MAX_WBITS)
 
-    def decode(self, data: bytes) -> bytes:
+    def steps(self, data: bytes) -> Iterator[bytes]:
         if self._deflate and self._first and data:
             self._first = False
+            probe = zlib.decompressobj(zlib.MAX_WBITS)
             try:
-                return self._d.decompress(data, 1 << 20)
+                probe.decompress(data[:64], 1)
             except zlib.error:
-                # raw deflate without zlib wrapper
-                self._d = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self._d.decompress(data)
+                self._d = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate without zlib wrapper
+        while data:
+            out = self._d.decompress(data, STEP)
+            data = self._d.unconsumed_tail
+            if out:
+                yield out
+            if self._d.eof:
+                rest = self._d.unused_data
+                if self._deflate or not rest:
+                    return
+                # RFC 1952 §2.2: a gzip file may hold several members, one after another.
+                self._d = zlib.decompressobj(zlib.MAX_WBITS | 32)
+                data = rest
 
-    def flush(self) -> bytes:
-        return self._d.flush()
+    def flush(self) -> Iterator[bytes]:
+        out = self._d.flush()
+        if out:
+            yield out
 
 
 class _Brotli:
@@ -47,26 +67,45 @@ class _Brotli:
 
         self._d = brotli.Decompressor()
 
-    def decode(self, data: bytes) -> bytes:
-        out: bytes = self._d.process(data)
-        return out
+    def steps(self, data: bytes) -> Iterator[bytes]:
+        # brotli keeps output beyond the limit inside; drain it with empty input until it is empty
+        # (can_accept_more_data() alone turns True while output is still pending).
+        out: bytes = self._d.process(data, output_buffer_limit=STEP)
+        while out:
+            yield out
+            out = self._d.process(b"", output_buffer_limit=STEP)
 
-    def flush(self) -> bytes:
-        return b""
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
 
 
 class _Zstd:
+    """zstandard's decompressobj has no output limit: feed it small input slices instead
+    (a zstd RLE block turns 4 bytes into 128 KiB, so 256 input bytes make at most ~8 MiB)."""
+
+    SLICE = 256
+
     def __init__(self) -> None:
         import zstandard
 
         self._d = zstandard.ZstdDecompressor().decompressobj()
+        self._slice = self.SLICE  # start small; grows while the ratio looks ordinary
 
-    def decode(self, data: bytes) -> bytes:
-        out: bytes = self._d.decompress(data)
-        return out
+    def steps(self, data: bytes) -> Iterator[bytes]:
+        view = memoryview(data)
+        while view:
+            part, view = view[: self._slice], view[self._slice:]
+            out: bytes = self._d.decompress(part.tobytes())
+            # Adapt: shrink the slice while the ratio is high, grow it back for ordinary data.
+            if len(out) > 64 * len(part):
+                self._slice = self.SLICE
+            elif len(out) < 16 * len(part):
+                self._slice = min(64 * 1024, self._slice * 2)
+            if out:
+                yield out
 
-    def flush(self) -> bytes:
-        return b""
+    def flush(self) -> Iterator[bytes]:
+        return iter(())
 
 
 class Decompressor:
@@ -109,26 +148,35 @@ class Decompressor:
                 "Decompression failed: The decompressed output exceeds the limits specified by "
                 "QNetworkRequest::decompressedSafetyCheckThreshold()")
 
-    def decode(self, data: bytes) -> bytes:
-        self.compressed += len(data)
+    def _pieces(self, data: bytes, level: int) -> Iterator[bytes]:
+        if level == len(self._decoders):
+            yield data
+            return
+        for piece in self._decoders[level].steps(data):
+            yield from self._pieces(piece, level + 1)
+
+    def _run(self, pieces: Iterator[bytes]) -> bytes:
+        out = bytearray()
         try:
-            for d in self._decoders:
-                data = d.decode(data)
+            for piece in pieces:
+                self.decompressed += len(piece)
+                self._check()
+                out += piece
         except CourierError:
             raise
         except Exception as exc:
             raise CourierError(NetworkError.UnknownContentError, f"Decompression failed: {exc}") from exc
-        self.decompressed += len(data)
-        self._check()
-        return data
+        return bytes(out)
+
+    def decode(self, data: bytes) -> bytes:
+        """Decompress one chunk; raises ``CourierError`` as soon as a bomb shows itself."""
+        self.compressed += len(data)
+        return self._run(self._pieces(data, 0))
 
     def flush(self) -> bytes:
-        out = b""
-        try:
-            for d in self._decoders:
-                out = d.decode(out) + d.flush() if out else d.flush()
-        except Exception as exc:
-            raise CourierError(NetworkError.UnknownContentError, f"Decompression failed: {exc}") from exc
-        self.decompressed += len(out)
-        self._check()
-        return out
+        def tail() -> Iterator[bytes]:
+            for level, d in enumerate(self._decoders):
+                for piece in d.flush():
+                    yield from self._pieces(piece, level + 1)
+
+        return self._run(tail())

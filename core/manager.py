@@ -230,8 +230,9 @@ class NetworkManager:
             task.cancel()
 
     def _finish(self, reply: Reply, code: NetworkError, message: str) -> None:
-        if reply.is_finished:
-            return
+        if reply.is_finished or reply._finishing:
+            return  # e.g. abort() called again from an ErrorOccurred listener
+        reply._finishing = True
         if code is not NetworkError.NoError:
             reply.error, reply.error_string = code, message
             if code is NetworkError.TimeoutError:

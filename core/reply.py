@@ -82,6 +82,7 @@ class Reply:
         self.body = SpooledBody()
         self.bytes_received = 0
         self.is_finished = False
+        self._finishing = False  # set while the final events go out, so they cannot re-enter
         self.is_running = True
         self._listeners: list[Listener] = []
         self._task: asyncio.Task[None] | None = None
@@ -128,7 +129,7 @@ class Reply:
     # -- control ---------------------------------------------------------------------------
     def abort(self) -> None:
         """Cancel: finishes at once with OperationCanceledError (QNAM X14)."""
-        if self.is_finished:
+        if self.is_finished or self._finishing:
             return
         self.manager._abort(self, NetworkError.OperationCanceledError, "Operation canceled")
 

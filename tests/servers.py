@@ -196,7 +196,7 @@ class RawServer:
         self.accepted = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
-        threading.Thread(target=self._loop, daemon=True).start()
+        threading.Thread(target=self._loop, daemon=True, name="test-server-accept").start()
 
     @property
     def url(self) -> str:
@@ -209,7 +209,7 @@ class RawServer:
             except OSError:
                 return
             self.accepted += 1
-            t = threading.Thread(target=self._serve, args=(conn,), daemon=True)
+            t = threading.Thread(target=self._serve, args=(conn,), daemon=True, name="test-server-conn")
             t.start()
 
     def _serve(self, conn: socket.socket) -> None:
