@@ -2,9 +2,10 @@
 
 Each setting is either applied — the core has the matching knob — or stored only: kept in the
 settings file and applied once the core supports it. ``apply_settings`` says which is which, so
-the settings page can tell the user honestly.
+the settings page can tell the user honestly. (Today every setting is applied; the mechanism stays for
+settings the core gains later.)
 
-HTTP/2 and the maximum number of redirects are per-request attributes in the core (as in QNAM);
+HTTP/2, the maximum number of redirects and the cache load control are per-request attributes in the core (as in QNAM);
 the app's defaults are filled into every request that does not set them itself, through the
 manager's ``create_request`` hook.
 """
@@ -20,10 +21,11 @@ from typing import Any
 
 from app.pac import UrlPacProxyFactory
 from app.secrets import CredentialKey, KeyringUnavailable, SecretStore
-from app.settings import ProxyMode, ProxyType, Settings
-from core import Attribute, NetworkManager, RedirectPolicy, Request
+from app.settings import CacheLoad, ProxyMode, ProxyType, Settings
+from core import Attribute, CacheLoadControl, NetworkManager, RedirectPolicy, Request
 from core import proxy as cp
 from core import tls as ct
+from core.cache import DiskCache
 from core.tls.store import FILE_NAME as TLS_EXCEPTIONS_FILE
 
 SETTING_LABELS: dict[str, str] = {
@@ -53,9 +55,11 @@ class RequestDefaults:
         self.create_request = create_request
         self.http2_allowed = True
         self.max_redirects = DEFAULT_MAX_REDIRECTS
+        self.cache_load_control = CacheLoadControl.PREFER_NETWORK
 
     def __call__(self, operation: Any, request: Request, body: Any) -> Any:
         request.attributes.setdefault(Attribute.HTTP2_ALLOWED, self.http2_allowed)
+        request.attributes.setdefault(Attribute.CACHE_LOAD_CONTROL, self.cache_load_control)
         if request.maximum_redirects == DEFAULT_MAX_REDIRECTS:
             request.maximum_redirects = self.max_redirects
         return self.create_request(operation, request, body)
@@ -128,12 +132,33 @@ def apply_tls(s: Settings, m: NetworkManager, store: SecretStore | None) -> None
     _applied_tls[m] = signature
 
 
+LOAD_CONTROL = {CacheLoad.ALWAYS_NETWORK: CacheLoadControl.ALWAYS_NETWORK,
+                CacheLoad.PREFER_NETWORK: CacheLoadControl.PREFER_NETWORK,
+                CacheLoad.PREFER_CACHE: CacheLoadControl.PREFER_CACHE,
+                CacheLoad.ALWAYS_CACHE: CacheLoadControl.ALWAYS_CACHE}
+
+
+def apply_cache(s: Settings, m: NetworkManager, cache_dir: Path | None) -> bool:
+    """The HTTP disk cache on or off, with its size; False when there is nowhere to keep it."""
+    if not s.cache_enabled:
+        m.cache = None
+        return True
+    if cache_dir is None:
+        return False
+    limit = s.cache_size_mb * 1024 * 1024
+    if m.cache is not None and m.cache.directory == cache_dir:
+        m.cache.max_size = limit
+    else:
+        m.cache = DiskCache(cache_dir, max_size=limit)
+    return True
+
+
 def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path | None = None,
-                   store: SecretStore | None = None) -> ApplyResult:
+                   store: SecretStore | None = None, cache_dir: Path | None = None) -> ApplyResult:
     """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``).
 
     ``data_dir``: where known HSTS hosts and remembered certificate exceptions are kept across
-    restarts. ``store``: the keyring, for PKCS#12 passwords.
+    restarts. ``store``: the keyring, for PKCS#12 passwords. ``cache_dir``: the HTTP cache.
     """
     s, m, out = settings, manager, ApplyResult()
     m.transfer_timeout = float(s.transfer_timeout)
@@ -141,6 +166,7 @@ def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path |
     defaults = request_defaults(m)
     defaults.http2_allowed = s.http2_allowed
     defaults.max_redirects = s.max_redirects
+    defaults.cache_load_control = LOAD_CONTROL[s.cache_load_control]
     apply_proxy(s, m)
     m.strict_transport_security_enabled = s.hsts_enabled
     if s.hsts_enabled and data_dir is not None and m.hsts.store_path is None:
@@ -149,8 +175,8 @@ def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path |
         m.tls.use_exception_store(data_dir)
     apply_tls(s, m, store)
     for name in ("transfer_timeout", "redirect_policy", "http2_allowed", "max_redirects", "proxy", "pac_url",
-                 "hsts_enabled", "trust_store", "extra_ca_files", "client_certificates", "tls_keylog"):
+                 "hsts_enabled", "trust_store", "extra_ca_files", "client_certificates", "tls_keylog",
+                 "cache_load_control"):
         out.mark(name, True)
-    for name in ("cache", "cache_load_control"):
-        out.mark(name, False)
+    out.mark("cache", apply_cache(s, m, cache_dir))
     return out

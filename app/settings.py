@@ -32,6 +32,16 @@ def data_dir() -> Path:
     return Path(user_data_dir("Courier", appauthor=False))
 
 
+def http_cache_dir() -> Path:
+    """The HTTP cache: ``$COURIER_DATA_DIR/http-cache``, or the platform's user cache directory."""
+    override = os.environ.get("COURIER_DATA_DIR")
+    if override:
+        return Path(override) / "http-cache"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("Courier", appauthor=False)) / "http"
+
+
 def write_state_file(path: Path, data: bytes) -> None:
     """Create the data directory if needed and replace ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

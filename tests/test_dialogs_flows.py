@@ -301,3 +301,26 @@ def test_tls_settings_extra_ca_key_log_and_a_pkcs12_password_from_the_keyring(
     _end(context, manager, dialogs)
     assert _plaintext_hits(tmp_path / "data", b"p12-secret-77") == []
     assert _plaintext_hits(keyring_service.home, b"p12-secret-77") == []
+
+
+def test_cache_setting_serves_a_fresh_answer_from_disk(
+        qtbot, app_parts: tuple[AppContext, QtNetworkManager], policy_server, tmp_path: Path) -> None:
+    context, manager = app_parts
+    context.settings.cache_enabled = True
+    context.settings.cache_size_mb = 5
+    dialogs = Dialogs(context, manager)
+    url = policy_server.url + "/cache/dialogs-fresh?cc=max-age%3D60"
+    replies = []
+    for _ in range(2):
+        with qtbot.waitSignal(manager.finished, timeout=10000):
+            replies.append(manager.get(url))
+    assert [r.core.content() for r in replies] == [b"dialogs-fresh v1"] * 2
+    assert replies[1].core.from_cache is True
+    assert manager.core.cache is not None and manager.core.cache.max_size == 5 * 1024 * 1024
+    assert (tmp_path / "data" / "http-cache").is_dir()
+    context.settings.cache_enabled = False
+    dialogs.apply()
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        third = manager.get(url)
+    assert third.core.content() == b"dialogs-fresh v2" and manager.core.cache is None
+    dialogs.close()
