@@ -97,6 +97,7 @@ class QtNetworkManager(QObject):
         self._wake_posted = False
         self._replies: dict[int, QtReply] = {}
         self._closed = False
+        self.thread.run_sync(lambda: self.core.questions.subscribe(self._answer_from_request))
 
     # -- batching (network thread side) -----------------------------------------------------
     def _enqueue(self, event: ev.Event) -> None:
@@ -105,14 +106,31 @@ class QtNetworkManager(QObject):
             self._wake_posted = True
             self._relay.wake.emit()
 
-    def observe(self, reply: Reply, spec: Any = None) -> None:
-        """Bridge a core reply created on the network thread (e.g. by a load test). Network thread only."""
+    def observe(self, reply: Reply, spec: Any = None, credentials: tuple[str, str] | None = None) -> None:
+        """Bridge a core reply created on the network thread (e.g. by a load test). Network thread only.
+
+        ``credentials`` answer the server's first authentication question for this reply (the
+        composer's Digest login); a rejected login goes on to the app's dialog as usual.
+        """
+        if credentials is not None:
+            reply.extra["credentials"] = credentials
         self._enqueue(Created(reply, spec))
         reply.subscribe(self._enqueue)
 
+    def _answer_from_request(self, question: Any) -> None:
+        """Network thread: answer an authentication question with the request's own credentials."""
+        from core.auth import AuthenticationQuestion
+
+        reply = question.reply
+        creds = reply.extra.get("credentials") if reply is not None else None
+        if isinstance(question, AuthenticationQuestion) and creds and question.previous_user is None:
+            question.answer(creds)
+        elif self.core.questions.listener_count() == 1:
+            question.answer(None)  # nobody else listens: refuse at once, as with no listener at all
+
     # QNAM-like operations --------------------------------------------------------------
     def send(self, operation: Operation | str, request: Request | str, body: BodyLike = None,
-             spec: Any = None) -> QtReply:
+             spec: Any = None, credentials: tuple[str, str] | None = None) -> QtReply:
         req = Request(request) if isinstance(request, str) else request
         verb = operation.value if isinstance(operation, Operation) else operation
         holder: dict[str, Any] = {}
@@ -121,7 +139,7 @@ class QtNetworkManager(QObject):
         def start() -> None:
             reply = self.core.send_custom_request(req, verb, as_body(body))
             holder["r"] = reply
-            self.observe(reply, spec)
+            self.observe(reply, spec, credentials)
 
         # Create the core reply on the network thread and wait for the handle (sub-millisecond).
         self.thread.run_sync(lambda: start())

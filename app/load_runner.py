@@ -92,7 +92,7 @@ class RepeatJob(QObject):
                 started += 1
                 verb, request, body = self.spec.build()
                 reply = core.send_custom_request(request, verb, body)
-                self.manager.observe(reply, self.spec)
+                self.manager.observe(reply, self.spec, self.spec.credentials())
                 self._running.add(reply)
                 try:
                     await reply.wait()

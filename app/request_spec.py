@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, unquote_plus
@@ -139,9 +140,18 @@ class RequestSpec:
             req.headers.append(("Authorization", f"Basic {token}"))
         elif self.auth_kind is AuthKind.BEARER and self.bearer_token:
             req.bearer_token = self.bearer_token
+        elif self.auth_kind is AuthKind.DIGEST:
+            # these credentials, not the manager's remembered ones (they answer the first question)
+            req.attributes[Attribute.AUTHENTICATION_REUSE_AUTOMATIC] = False
         if not self.follow_redirects:
             req.attributes[Attribute.REDIRECT_POLICY] = RedirectPolicy.MANUAL
         return method, req, body
+
+    def credentials(self) -> tuple[str, str] | None:
+        """(user, password) the core gives when the server asks (Digest), else None."""
+        if self.auth_kind is AuthKind.DIGEST and self.auth_user:
+            return self.auth_user, self.auth_password
+        return None
 
     def _body(self) -> Body | None:
         k = self.body_kind
@@ -162,6 +172,7 @@ class RequestSpec:
                 if not m.enabled or not m.name:
                     continue
                 if m.path:
+                    _check_file(m.path)
                     parts.append(Part(m.name, path=m.path, content_type=m.content_type or None))
                 else:
                     parts.append(Part(m.name, value=m.value, content_type=m.content_type or None))
@@ -169,8 +180,17 @@ class RequestSpec:
         if k is BodyKind.BINARY:
             if not self.binary_path:
                 raise ValueError("Choose a file for the binary body")
+            _check_file(self.binary_path)
             return FileBody(self.binary_path, "application/octet-stream")
         return None
+
+
+def _check_file(path: str) -> None:
+    """A file to send must be there and readable now (it is streamed from disk when sent)."""
+    if not os.path.isfile(path):
+        raise ValueError(f"File not found: {path}")
+    if not os.access(path, os.R_OK):
+        raise ValueError(f"File not readable: {path}")
 
 
 def _rows(v: Any, width: int) -> list[list[Any]]:

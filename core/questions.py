@@ -75,6 +75,9 @@ class QuestionBoard:
         if listener in self._listeners:
             self._listeners.remove(listener)
 
+    def listener_count(self) -> int:
+        return len(self._listeners)
+
     async def ask(self, question: Question[A]) -> A | None:
         """Offer ``question`` to listeners and await the answer (None without listeners)."""
         question._bind(asyncio.get_running_loop())

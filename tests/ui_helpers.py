@@ -16,7 +16,9 @@ class GapMonitor(QObject):
     def __init__(self, interval_ms: int = 4) -> None:
         super().__init__()
         self.gaps: list[float] = []
+        self.busy: list[float] = []  # GUI-thread CPU time within each gap: our own work, not waiting
         self._last = 0.0
+        self._last_cpu = 0.0
         self._timer = QTimer(self)
         self._timer.setInterval(interval_ms)
         self._timer.setTimerType(self._timer.timerType().PreciseTimer)
@@ -24,7 +26,9 @@ class GapMonitor(QObject):
 
     def start(self) -> GapMonitor:
         self.gaps.clear()
+        self.busy.clear()
         self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
         self._timer.start()
         return self
 
@@ -33,18 +37,24 @@ class GapMonitor(QObject):
         self._tick()
 
     def _tick(self) -> None:
-        now = time.perf_counter()
+        now, cpu = time.perf_counter(), time.thread_time()
         self.gaps.append(now - self._last)
-        self._last = now
+        self.busy.append(cpu - self._last_cpu)
+        self._last, self._last_cpu = now, cpu
 
     @property
     def longest(self) -> float:
         return max(self.gaps, default=0.0)
 
-    def percentile(self, p: float) -> float:
-        if not self.gaps:
+    @property
+    def longest_busy(self) -> float:
+        return max(self.busy, default=0.0)
+
+    def percentile(self, p: float, busy: bool = False) -> float:
+        values = self.busy if busy else self.gaps
+        if not values:
             return 0.0
-        g = sorted(self.gaps)
+        g = sorted(values)
         return g[min(len(g) - 1, int(len(g) * p / 100))]
 
 

@@ -163,8 +163,8 @@ class MainWindow(QMainWindow):
         return self.sidebar_dock
 
     # -- sending -------------------------------------------------------------------------------
-    def send(self) -> None:
-        self.send_from(self.composer())
+    def send(self) -> QtReply | None:
+        return self.send_from(self.composer())
 
     def cancel(self) -> None:
         self.cancel_from(self.composer())
@@ -191,7 +191,8 @@ class MainWindow(QMainWindow):
 
     def send_spec(self, verb: str, request: Any, body: Any, spec: RequestSpec | None) -> QtReply:
         """Send and put the row into the list at once (later events update it)."""
-        reply = self.manager.send(verb, request, body, spec=spec)
+        creds = spec.credentials() if spec is not None else None
+        reply = self.manager.send(verb, request, body, spec=spec, credentials=creds)
         self.feed.add_now(reply.core, spec)
         self.statusBar().showMessage(f"{verb} {request.url}")
         return reply

@@ -1,5 +1,4 @@
-"""The live reply list: a filter bar over a ``QTableView`` of ``ReplyListModel``, the waterfall
-delegate, the context menu, and ``LiveFeed``, which turns the bridge's event batches into at most
+"""The live reply list: a filter bar over a ``ReplyTableView`` of ``ReplyListModel``, the context menu, and ``LiveFeed``, which turns the bridge's event batches into at most
 one model update per frame.
 
 ``ReplyListPanel`` signals: ``currentRowChanged(int)`` (row id or -1), ``resendRequested(int)``,
@@ -13,8 +12,8 @@ import copy
 import time
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPersistentModelIndex, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,9 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
-    QStyledItemDelegate,
-    QStyleOptionViewItem,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -44,11 +40,10 @@ from app.ui.reply_model import (
     C_STATUS,
     C_TIME,
     C_TYPE,
-    C_WATERFALL,
-    WATERFALL_ROLE,
     ReplyListModel,
     values_of,
 )
+from app.ui.reply_view import ReplyTableView
 from core import events as ev
 
 FRAME = 0.016
@@ -117,34 +112,6 @@ class LiveFeed(QObject):
             self.flushed.emit(set(dirty), finished)
 
 
-class WaterfallDelegate(QStyledItemDelegate):
-    """A bar on the shared timeline: waiting (light) up to the first byte, then download (dark)."""
-
-    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex) -> None:
-        span = index.data(WATERFALL_ROLE)
-        if not span:
-            return
-        s, ttfb, e = span
-        rect: QRect = option.rect.adjusted(2, 4, -2, -4)  # type: ignore[attr-defined]
-        w = rect.width()
-        if w <= 0:
-            return
-        x0 = rect.left() + int(s * w)
-        x1 = rect.left() + max(int(e * w), int(s * w) + 2)
-        pal: QPalette = option.palette  # type: ignore[attr-defined]
-        hi = pal.color(QPalette.ColorRole.Highlight)
-        light = QColor(hi)
-        light.setAlpha(90)
-        painter.save()
-        if ttfb >= 0:
-            xt = rect.left() + int(ttfb * w)
-            painter.fillRect(QRect(x0, rect.top(), max(1, xt - x0), rect.height()), light)
-            painter.fillRect(QRect(xt, rect.top(), max(1, x1 - xt), rect.height()), hi)
-        else:
-            painter.fillRect(QRect(x0, rect.top(), max(1, x1 - x0), rect.height()), light)
-        painter.restore()
-
-
 class ReplyListPanel(QWidget):
     currentRowChanged = Signal(int)
     resendRequested = Signal(int)
@@ -171,7 +138,7 @@ class ReplyListPanel(QWidget):
         bar.addWidget(self.method_filter)
         bar.addWidget(self.count_label)
 
-        self.view = QTableView()
+        self.view = ReplyTableView()
         self.view.setModel(model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -191,7 +158,6 @@ class ReplyListPanel(QWidget):
         for col, width in ((C_METHOD, 64), (C_HOST, 150), (C_PATH, 260), (C_STATUS, 70), (C_TYPE, 130),
                            (C_SIZE, 70), (C_TIME, 70), (C_PROTO, 70), (C_REMOTE, 130), (C_START, 95)):
             hh.resizeSection(col, width)
-        self.view.setItemDelegateForColumn(C_WATERFALL, WaterfallDelegate(self.view))
         self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.view.customContextMenuRequested.connect(self._menu)
         self.view.selectionModel().currentRowChanged.connect(self._current_changed)

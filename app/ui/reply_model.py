@@ -313,15 +313,8 @@ class ReplyListModel(QAbstractTableModel):
         if role == ROW_ID_ROLE:
             return row
         if role == Qt.ItemDataRole.ForegroundRole:
-            if col in (C_STATUS, C_PATH):
-                st = self._status[row]
-                if st >= 400 or (not st and self._error[row]):
-                    return self._bad
-                if 300 <= st < 400:
-                    return self._warn
-            if row in self._running:
-                return self._dim
-            return None
+            tone = self.tone(row, col)
+            return None if tone is None else (self._bad, self._warn, self._dim)[tone]
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (C_STATUS, C_SIZE, C_TIME):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -329,6 +322,18 @@ class ReplyListModel(QAbstractTableModel):
                 return self.url(row)
             if col == C_STATUS and self._error[row]:
                 return self._error[row]
+        return None
+
+    def tone(self, row: int, col: int) -> int | None:
+        """0 = failure (4xx, 5xx, no response), 1 = redirect, 2 = still running, None = normal."""
+        if col in (C_STATUS, C_PATH):
+            st = self._status[row]
+            if st >= 400 or (not st and self._error[row]):
+                return 0
+            if 300 <= st < 400:
+                return 1
+        if row in self._running:
+            return 2
         return None
 
     def _display(self, row: int, col: int) -> str | None:

@@ -1,0 +1,105 @@
+"""Start-up: Courier's main window versus a bare PySide6 window, measured in the same run.
+
+Each sample is a fresh interpreter: the time from spawning it to the first paint of its main
+window, then the resident memory after one idle second. Courier starts through its real entry
+point (``app.main.main``); a global event filter in the child notices the first paint. Issue 8
+targets: Courier within 1.5× the bare window's time, idle RSS ≤ 100 MB.
+
+    PYTHONPATH=. .venv/bin/python -m bench.startup [--runs 5] [--platform offscreen]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILD = r"""
+import os, sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+class FirstPaint(QObject):
+    done = False
+    def eventFilter(self, obj, event):
+        if not self.done and event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
+            self.done = True
+            print("painted", flush=True)
+            QTimer.singleShot(1000, lambda: (print(f"rss {rss_mb():.1f}", flush=True), QApplication.quit()))
+        return False
+
+app = QApplication(sys.argv[:1])
+probe = FirstPaint()
+app.installEventFilter(probe)
+if sys.argv[1] == "bare":
+    w = QMainWindow(); w.setWindowTitle("bare"); w.resize(1280, 800); w.show()
+    app.exec()
+else:
+    from app.main import main
+    main([])
+print("modules", " ".join(m for m in ("pyqtgraph", "numpy", "httpx", "keyring") if m in sys.modules), flush=True)
+"""
+
+
+def sample(kind: str, env: dict[str, str]) -> tuple[float, float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, kind], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdout is not None
+    painted = rss = 0.0
+    modules = ""
+    for line in proc.stdout:
+        if line.startswith("painted") and not painted:
+            painted = time.perf_counter() - t0
+        elif line.startswith("rss "):
+            rss = float(line.split()[1])
+        elif line.startswith("modules"):
+            modules = line.split(" ", 1)[1].strip() if " " in line else ""
+    proc.wait(60)
+    if not painted:
+        raise RuntimeError(f"{kind}: no window painted; stderr:\n{proc.stderr.read() if proc.stderr else ''}")
+    return painted, rss, modules
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    args = ap.parse_args(argv)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    data = tempfile.mkdtemp(prefix="courier-startup-")
+    env = {**os.environ, "QT_QPA_PLATFORM": args.platform, "PYTHONPATH": root, "COURIER_DATA_DIR": data}
+    results: dict[str, list[tuple[float, float, str]]] = {"bare": [], "courier": []}
+    sample("bare", env)  # warm the disk cache for both
+    sample("courier", env)
+    for _ in range(args.runs):
+        for kind in ("bare", "courier"):
+            results[kind].append(sample(kind, env))
+    print(f"Python {sys.version.split()[0]}, QPA {args.platform}, {args.runs} runs each, "
+          f"load {os.getloadavg()[0]:.2f}")
+    med = {}
+    for kind, rows in results.items():
+        t = statistics.median(r[0] for r in rows)
+        m = statistics.median(r[1] for r in rows)
+        med[kind] = (t, m)
+        print(f"  {kind:8s} first paint {t * 1000:6.0f} ms (min {min(r[0] for r in rows) * 1000:.0f}), "
+              f"idle RSS {m:5.1f} MB   modules: {rows[-1][2] or '-'}")
+    ratio = med["courier"][0] / med["bare"][0]
+    print(f"  start ratio courier/bare {ratio:.2f} (target ≤ 1.5); idle RSS {med['courier'][1]:.1f} MB "
+          f"(target ≤ 100)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
