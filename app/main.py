@@ -5,8 +5,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
+from typing import Any
 
-from core import __version__
+
+class _Version(argparse.Action):
+    """``--version`` without importing the core up front (start-up time: the window comes first)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
+        from core import __version__
+
+        print(f"courier {__version__}")
+        parser.exit()
+
+
+def _wants_headless(argv: Sequence[str]) -> bool:
+    """A command other than ``gui`` (or --help) is asked for: the headless commands' parsers are
+    needed. The window alone does not import them (they pull in the collections and the core)."""
+    skip = False
+    for tok in argv:
+        if skip:
+            skip = False
+        elif tok == "--quit-after":
+            skip = True
+        elif tok in ("-h", "--help"):
+            return True
+        elif not tok.startswith("-"):
+            return tok != "gui"
+    return False
 
 
 def _has_display() -> bool:
@@ -18,27 +45,31 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(headless: bool = True) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="courier", description="Courier: HTTP client and network inspector")
-    p.add_argument("--version", action="version", version=f"courier {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="print the version and exit")
     p.add_argument("--offscreen", action="store_true",
                    help="run without a display (QT_QPA_PLATFORM=offscreen)")
     p.add_argument("--quit-after", type=float, default=None, metavar="SECONDS",
                    help="close the window after SECONDS (for start-up measurements)")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("gui", help="open the window (the default)")
-    from app import cli  # Qt-free: the headless subcommands
+    if headless:
+        from app import cli  # Qt-free: the headless subcommands
 
-    cli.add_parsers(sub)
+        cli.add_parsers(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    from app import cli
+    argv = sys.argv[1:] if argv is None else argv
+    headless = _wants_headless(argv)
+    args = build_parser(headless).parse_args(argv)
+    if headless:
+        from app import cli
 
-    if args.command in cli.COMMANDS:
-        return cli.dispatch(args)
+        if args.command in cli.COMMANDS:
+            return cli.dispatch(args)
     if args.offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not _has_display():

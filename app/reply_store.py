@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import threading
 from array import array
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from core.errors import NetworkError
-from core.reply import RedirectHop, Reply, TlsInfo
-from core.timings import ConnectionTimings, HopTimings, Timings
+if TYPE_CHECKING:  # the core is imported when the first archived reply is read, not at start-up
+    from core.reply import Reply
+    from core.timings import HopTimings
 
 REDACTED = "[not kept: credential]"
 SECRET_HEADERS = {"authorization", "proxy-authorization", "cookie", "set-cookie"}
@@ -61,6 +58,10 @@ class ArchivedReply:
     is_running = False
 
     def __init__(self, rec: dict[str, Any], body: ArchivedBody) -> None:
+        from core.errors import NetworkError
+        from core.reply import RedirectHop, TlsInfo
+        from core.timings import Timings
+
         self.method: str = rec["method"]
         self.url: str = rec["url"]
         self.request_url: str = rec.get("request_url", rec["url"])
@@ -95,6 +96,8 @@ class ArchivedReply:
 
 
 def _hop(h: dict[str, Any]) -> HopTimings:
+    from core.timings import ConnectionTimings, HopTimings
+
     c = ConnectionTimings(**h.pop("connection"))
     return HopTimings(connection=c, **h)
 
@@ -152,7 +155,7 @@ class ReplyStore:
         self._records_end = 0
         self._bodies_end = 0
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: Any = None  # a one-thread ThreadPoolExecutor, made when the first reply is archived
         self._closed = False
 
     def __len__(self) -> int:
@@ -198,6 +201,8 @@ class ReplyStore:
                 continue
             self._pending[row] = reply
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="courier-archive")
             self._pool.submit(self._archive, row, reply)
         for row, mem in reversed(skipped):
@@ -231,6 +236,8 @@ class ReplyStore:
     def _open(self) -> None:
         if self._records_fd is not None:
             return
+        import tempfile
+
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="courier-session-")  # mode 0700
             self._own_dir = True
@@ -294,6 +301,8 @@ class ReplyStore:
                     os.close(fd)
             self._records_fd = self._bodies_fd = None
             if self._dir is not None and getattr(self, "_own_dir", False):
+                import shutil
+
                 shutil.rmtree(self._dir, ignore_errors=True)
         for reply in list(self._live.values()):
             if reply.is_finished:

@@ -13,13 +13,13 @@ import enum
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus
 
-from app.curl_import import ParsedRequest
-from core import Attribute, Request
-from core.body import Body, BytesBody, FileBody, MultipartBody, Part, form_urlencoded
-from core.request import RedirectPolicy
+if TYPE_CHECKING:  # the core loads after the window is shown (start-up time): import it when sending
+    from app.curl_import import ParsedRequest
+    from core import Request
+    from core.body import Body
 
 
 class BodyKind(enum.StrEnum):
@@ -122,6 +122,9 @@ class RequestSpec:
 
     def build(self) -> tuple[str, Request, Body | None]:
         """(verb, core request, body). Raises ``ValueError`` with a user-facing reason."""
+        from core import Attribute, Request
+        from core.request import RedirectPolicy
+
         url = self.effective_url()
         if not url:
             raise ValueError("Enter a URL")
@@ -154,6 +157,8 @@ class RequestSpec:
         return None
 
     def _body(self) -> Body | None:
+        from core.body import BytesBody, FileBody, MultipartBody, Part, form_urlencoded
+
         k = self.body_kind
         if k is BodyKind.NONE:
             return None
@@ -297,6 +302,7 @@ def spec_from_curl(p: ParsedRequest) -> RequestSpec:
 def spec_to_curl_parts(spec: RequestSpec) -> dict[str, Any]:
     """Keyword arguments for ``format_curl`` describing ``spec`` (secrets included: it is for the clipboard)."""
     from app.curl_import import FormField
+    from core.body import BytesBody
 
     method, req, _ = spec.build()
     out: dict[str, Any] = {"method": method, "url": req.url, "headers": list(req.headers),

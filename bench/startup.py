@@ -80,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     data = tempfile.mkdtemp(prefix="courier-startup-")
     env = {**os.environ, "QT_QPA_PLATFORM": args.platform, "PYTHONPATH": root, "COURIER_DATA_DIR": data}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app has its bytecode: let the warm-up write it
     results: dict[str, list[tuple[float, float, str]]] = {"bare": [], "courier": []}
     sample("bare", env)  # warm the disk cache for both
     sample("courier", env)

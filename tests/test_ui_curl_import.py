@@ -93,3 +93,11 @@ def test_query_split_and_join() -> None:
     assert base == "http://h/p" and pairs == [("a", "1"), ("b", "x y"), ("flag", "")] and frag == "#top"
     assert join_url(base, pairs, frag) == "http://h/p?a=1&b=x%20y&flag#top"
     assert join_url("http://h/", [("q", "a&b=c")]) == "http://h/?q=a%26b%3Dc"
+
+
+def test_the_composers_quick_curl_check_agrees_with_the_parser() -> None:
+    from app.ui.composer import looks_like_curl as quick
+
+    for text in ("curl http://x", "  curl\n'http://x'", "curl", "curl.exe http://x", "https://curl.se",
+                 "curly http://x", "", "wget http://x", "curl\thttp://x"):
+        assert quick(text) == looks_like_curl(text), text

@@ -233,3 +233,12 @@ def test_resend_and_copy_as_curl(qtbot, window: MainWindow, http_server: Hyperco
     p = parse_curl(QGuiApplication.clipboard().text())
     assert (p.method, p.url, p.body) == ("POST", http_server.url + "/echo", b"it's raw")
     assert json.loads(json.dumps(p.headers))  # plain pairs
+
+
+def test_state_dir_is_the_settings_dir(monkeypatch, tmp_path) -> None:
+    from app import settings, state
+
+    monkeypatch.delenv("COURIER_DATA_DIR")
+    assert state.data_dir() == settings.data_dir()
+    monkeypatch.setenv("COURIER_DATA_DIR", str(tmp_path))
+    assert state.data_dir() == settings.data_dir() == tmp_path

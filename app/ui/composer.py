@@ -10,27 +10,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QMimeData, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QGuiApplication, QKeySequence, QTextCharFormat, QTextCursor
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QStackedWidget,
     QTabWidget,
-    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
 
-from app.curl_import import CurlParseError, looks_like_curl, parse_curl
 from app.request_spec import (
     AuthKind,
     BodyKind,
@@ -38,22 +31,22 @@ from app.request_spec import (
     MultipartField,
     RequestSpec,
     join_url,
-    json_error,
-    json_error_position,
-    spec_from_curl,
     split_url,
 )
 from app.ui.kv_table import KeyValueModel, KeyValueTable
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-RAW_TYPES = ["text/plain", "application/json", "application/xml", "text/html", "text/csv",
-             "application/x-ndjson", "application/graphql"]
 BODY_KINDS = [(BodyKind.NONE, "None"), (BodyKind.RAW, "Raw text"), (BodyKind.JSON, "JSON"),
               (BodyKind.FORM, "Form (urlencoded)"), (BodyKind.MULTIPART, "Multipart"),
               (BodyKind.BINARY, "Binary file")]
 AUTH_KINDS = [(AuthKind.NONE, "None"), (AuthKind.BASIC, "Basic"), (AuthKind.DIGEST, "Digest"),
               (AuthKind.BEARER, "Bearer token")]
-BIG_JSON = 200_000  # characters: validate after a pause instead of on every key
+
+
+def looks_like_curl(text: str) -> bool:
+    """Cheap check before the curl parser is imported (see ``app.curl_import.looks_like_curl``)."""
+    t = text.lstrip()
+    return t == "curl" or t.startswith(("curl ", "curl\t", "curl\n", "curl.exe "))
 
 
 class UrlEdit(QLineEdit):
@@ -73,51 +66,6 @@ class UrlEdit(QLineEdit):
         text = source.text()
         if looks_like_curl(text):
             self.curlPasted.emit(text)
-
-
-class JsonEditor(QPlainTextEdit):
-    """A JSON body editor that marks the first syntax error (red wavy underline + message)."""
-
-    validityChanged = Signal(str)  # "" when valid, else "line L, column C: reason"
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setPlaceholderText('{"name": "value"}')
-        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.error = ""
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(300)
-        self._timer.timeout.connect(self.validate)
-        self.textChanged.connect(self._changed)
-
-    def _changed(self) -> None:
-        if self.document().characterCount() > BIG_JSON:
-            self._timer.start()
-        else:
-            self.validate()
-
-    def validate(self) -> None:
-        text = self.toPlainText()
-        err = json_error(text) or ""
-        sels: list[QTextEdit.ExtraSelection] = []
-        if err:
-            pos = json_error_position(text) or 0
-            sel = QTextEdit.ExtraSelection()
-            fmt = QTextCharFormat()
-            fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-            fmt.setUnderlineColor(QColor(220, 30, 30))
-            fmt.setBackground(QColor(255, 80, 80, 70))
-            sel.format = fmt  # type: ignore[attr-defined]
-            cur = QTextCursor(self.document())
-            cur.setPosition(min(pos, max(0, len(text) - 1)))
-            cur.movePosition(QTextCursor.MoveOperation.NextCharacter, QTextCursor.MoveMode.KeepAnchor)
-            sel.cursor = cur  # type: ignore[attr-defined]
-            sels.append(sel)
-        self.setExtraSelections(sels)
-        if err != self.error:
-            self.error = err
-            self.validityChanged.emit(err)
 
 
 class Composer(QWidget):
@@ -168,9 +116,10 @@ class Composer(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(KeyValueTable(self.params), "Params")
         self.tabs.addTab(KeyValueTable(self.headers), "Headers")
-        self.tabs.addTab(self._body_page(), "Body")
-        self.tabs.addTab(self._auth_page(), "Auth")
-        self.tabs.addTab(self._options_page(), "Options")
+        for name in ("Body", "Auth", "Options"):  # built when first needed (start-up time)
+            self.tabs.addTab(QWidget(), name)
+        self._pages_built = False
+        self.tabs.currentChanged.connect(lambda i: self._ensure_pages() if i >= 2 else None)
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 0)
@@ -186,116 +135,42 @@ class Composer(QWidget):
         self.url.textChanged.connect(self._url_changed)
         self.url.curlPasted.connect(self.import_curl)
         self.params.edited.connect(self._params_edited)
-        for sig in (self.headers.edited, self.form.edited, self.multipart.edited,
-                    self.method.currentTextChanged, self.raw_edit.textChanged, self.json_edit.textChanged):
+        for sig in (self.headers.edited, self.method.currentTextChanged):
             sig.connect(self.changed)
 
     # -- pages ---------------------------------------------------------------------------------
-    def _body_page(self) -> QWidget:
-        page = QWidget()
-        self.body_kind = QComboBox()
-        for kind, label in BODY_KINDS:
-            self.body_kind.addItem(label, kind.value)
-        self.body_stack = QStackedWidget()
-        self.body_stack.addWidget(QLabel("This request has no body."))
-        raw = QWidget()
-        self.raw_type = QComboBox()
-        self.raw_type.setEditable(True)
-        self.raw_type.addItems(RAW_TYPES)
-        self.raw_edit = QPlainTextEdit()
-        rl = QVBoxLayout(raw)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rh = QHBoxLayout()
-        rh.addWidget(QLabel("Content-Type:"))
-        rh.addWidget(self.raw_type, 1)
-        rl.addLayout(rh)
-        rl.addWidget(self.raw_edit, 1)
-        self.body_stack.addWidget(raw)
-        js = QWidget()
-        self.json_edit = JsonEditor()
-        self.json_status = QLabel("Valid JSON")
-        jl = QVBoxLayout(js)
-        jl.setContentsMargins(0, 0, 0, 0)
-        jl.addWidget(self.json_edit, 1)
-        jl.addWidget(self.json_status)
-        self.json_edit.validityChanged.connect(self._json_validity)
-        self.body_stack.addWidget(js)
-        self.form = KeyValueModel(("Field", "Value"))
-        self.body_stack.addWidget(KeyValueTable(self.form))
-        mp = QWidget()
-        self.multipart = KeyValueModel(("Field", "Value", "File", "Content-Type"))
-        add_file = QPushButton("Add file…")
-        add_file.clicked.connect(self._add_multipart_file)
-        ml = QVBoxLayout(mp)
-        ml.setContentsMargins(0, 0, 0, 0)
-        ml.addWidget(KeyValueTable(self.multipart), 1)
-        ml.addWidget(add_file, 0, Qt.AlignmentFlag.AlignLeft)
-        self.body_stack.addWidget(mp)
-        binw = QWidget()
-        self.binary_path = QLineEdit()
-        self.binary_path.setPlaceholderText("File sent as the body (streamed from disk)")
-        browse = QPushButton("Choose…")
-        browse.clicked.connect(self._choose_binary)
-        bl = QHBoxLayout(binw)
-        bl.addWidget(self.binary_path, 1)
-        bl.addWidget(browse)
-        bwrap = QWidget()
-        bwl = QVBoxLayout(bwrap)
-        bwl.addWidget(binw)
-        bwl.addStretch(1)
-        self.body_stack.addWidget(bwrap)
-        self.body_kind.currentIndexChanged.connect(self.body_stack.setCurrentIndex)
-        self.body_kind.currentIndexChanged.connect(lambda _i: self.changed.emit())
-        lay = QVBoxLayout(page)
-        lay.setContentsMargins(0, 4, 0, 0)
-        lay.addWidget(self.body_kind, 0, Qt.AlignmentFlag.AlignLeft)
-        lay.addWidget(self.body_stack, 1)
-        return page
+    _LAZY = frozenset({"body_kind", "body_stack", "raw_type", "raw_edit", "json_edit", "json_status", "form",
+                       "multipart", "binary_path", "auth_kind", "auth_user", "auth_password", "bearer_token",
+                       "auth_note", "follow_redirects"})
 
-    def _auth_page(self) -> QWidget:
-        page = QWidget()
-        self.auth_kind = QComboBox()
-        for kind, label in AUTH_KINDS:
-            self.auth_kind.addItem(label, kind.value)
-        self.auth_user = QLineEdit()
-        self.auth_password = QLineEdit()
-        self.auth_password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.bearer_token = QLineEdit()
-        self.bearer_token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.auth_note = QLabel()
-        self.auth_note.setWordWrap(True)
-        form = QFormLayout(page)
-        form.addRow("Type", self.auth_kind)
-        form.addRow("User name", self.auth_user)
-        form.addRow("Password", self.auth_password)
-        form.addRow("Token", self.bearer_token)
-        form.addRow(self.auth_note)
-        self.auth_kind.currentIndexChanged.connect(self._auth_kind_changed)
-        self._auth_kind_changed()
-        return page
+    def __getattr__(self, name: str) -> Any:
+        """The Body, Auth and Options pages' widgets: building them on first use."""
+        if name in Composer._LAZY and not self.__dict__.get("_pages_built", True):
+            self._ensure_pages()
+            return getattr(self, name)
+        raise AttributeError(name)
 
-    def _options_page(self) -> QWidget:
-        page = QWidget()
-        self.follow_redirects = QCheckBox("Follow redirects")
-        self.follow_redirects.setChecked(True)
-        lay = QVBoxLayout(page)
-        lay.addWidget(self.follow_redirects)
-        lay.addStretch(1)
-        return page
+    def _ensure_pages(self) -> None:
+        if self._pages_built:
+            return
+        from app.ui import composer_pages as pages
 
-    def _auth_kind_changed(self, *_: Any) -> None:
-        kind = AuthKind(self.auth_kind.currentData())
-        user = kind in (AuthKind.BASIC, AuthKind.DIGEST)
-        self.auth_user.setEnabled(user)
-        self.auth_password.setEnabled(user)
-        self.bearer_token.setEnabled(kind is AuthKind.BEARER)
-        self.auth_note.setText({
-            AuthKind.NONE: "No credentials are sent. A server that asks will raise the login dialog.",
-            AuthKind.BASIC: "Sent with the first request as an Authorization header.",
-            AuthKind.DIGEST: "Given to the server when it asks (Digest challenge).",
-            AuthKind.BEARER: "Sent as “Authorization: Bearer …”.",
-        }[kind] + " Secrets are never saved with the window state.")
-        self.changed.emit()
+        self._pages_built = True
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        try:
+            for i, (name, build) in enumerate((("Body", pages.body_page), ("Auth", pages.auth_page),
+                                              ("Options", pages.options_page)), start=2):
+                old = self.tabs.widget(i)
+                self.tabs.removeTab(i)
+                self.tabs.insertTab(i, build(self), name)
+                if old is not None:
+                    old.deleteLater()
+            self.tabs.setCurrentIndex(current)
+        finally:
+            self.tabs.blockSignals(False)
+        for sig in (self.form.edited, self.multipart.edited, self.raw_edit.textChanged, self.json_edit.textChanged):
+            sig.connect(self.changed)
 
     # -- URL ⇄ params --------------------------------------------------------------------------
     def _url_changed(self, text: str) -> None:
@@ -326,24 +201,12 @@ class Composer(QWidget):
             self._syncing = False
         self.changed.emit()
 
-    # -- body helpers --------------------------------------------------------------------------
-    def _json_validity(self, err: str) -> None:
-        self.json_status.setText(f"✗ {err}" if err else "Valid JSON")
-        self.json_status.setStyleSheet("color: #d22;" if err else "")
-
-    def _choose_binary(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "File to send as the body")
-        if path:
-            self.binary_path.setText(path)
-
-    def _add_multipart_file(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Files to attach")
-        for p in paths:
-            self.multipart.append_row("file", "", p, "")
-
     # -- curl --------------------------------------------------------------------------------------
     def import_curl(self, text: str) -> bool:
         """Load a curl command; on a parse error keep everything and say why."""
+        from app.curl_import import CurlParseError, parse_curl
+        from app.request_spec import spec_from_curl
+
         try:
             parsed = parse_curl(text)
         except CurlParseError as exc:
@@ -372,6 +235,8 @@ class Composer(QWidget):
     def spec(self) -> RequestSpec:
         s = RequestSpec(method=self.method.currentText().strip() or "GET", url=self.url.text().strip())
         s.headers = [KeyValue(str(r[0]), str(r[1]), bool(r[-1])) for r in self.headers.rows()]
+        if not self._pages_built:
+            return s  # body, auth and options were never touched: the defaults
         s.body_kind = BodyKind(self.body_kind.currentData())
         s.raw_text = self.raw_edit.toPlainText()
         s.raw_content_type = self.raw_type.currentText().strip()
@@ -397,6 +262,11 @@ class Composer(QWidget):
         finally:
             self._syncing = False
         self.headers.set_rows([(h.name, h.value, h.enabled) for h in s.headers])
+        defaults = RequestSpec()
+        if not self._pages_built and (s.body_kind, s.auth_kind, s.follow_redirects) == (
+                defaults.body_kind, defaults.auth_kind, defaults.follow_redirects):
+            self.changed.emit()
+            return  # nothing for the unbuilt pages to show
         self.body_kind.setCurrentIndex([k for k, _ in BODY_KINDS].index(s.body_kind))
         self.raw_edit.setPlainText(s.raw_text)
         self.raw_type.setCurrentText(s.raw_content_type)
@@ -432,7 +302,8 @@ class Composer(QWidget):
             for bar in (self.upload_bar, self.download_bar):
                 bar.setRange(0, 0)
                 bar.setValue(0)
-            self.upload_bar.setVisible(self.spec().body_kind is not BodyKind.NONE)
+            has_body = self._pages_built and BodyKind(self.body_kind.currentData()) is not BodyKind.NONE
+            self.upload_bar.setVisible(has_body)
             self.download_bar.show()
         else:
             self.upload_bar.hide()

@@ -1,20 +1,25 @@
 """The main window: request tabs (composers) on top; below, the live reply list beside the
 details, the timeline and the load test; a dock slot on the left for the collections sidebar.
 
-Signals: ``saveToCollectionRequested(object)`` (a ``RequestSpec``, from the list's context menu).
+Signals: ``saveToCollectionRequested(object)`` (a ``RequestSpec``, from the list's context menu),
+``firstPainted()`` (the window is on screen: the app loads the network core then).
 ``set_sidebar(widget)`` hosts a sidebar; ``open_request(spec)`` opens a request in a new tab.
+
+The window can be built and shown before the network exists (``manager=None``) — the core and
+httpx take longer to import than Qt takes to show a window — and ``attach_manager`` connects it
+later; a Send pressed meanwhile goes out as soon as the network is ready.
 """
 
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDockWidget,
-    QFileDialog,
+    QLabel,
     QMainWindow,
     QSplitter,
     QTabWidget,
@@ -22,30 +27,34 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bridge import QtNetworkManager, QtReply
-from app.curl_import import format_curl
 from app.reply_store import ReplyStore
 from app.request_spec import RequestSpec, spec_to_curl_parts
 from app.state import load_state, save_state
 from app.ui.composer import Composer
-from app.ui.reply_details import ReplyDetails
 from app.ui.reply_list import LiveFeed, ReplyListPanel, spec_for_row
 from app.ui.reply_model import ReplyListModel
-from app.ui.timing import TimelinePanel
+
+if TYPE_CHECKING:
+    from app.bridge import QtNetworkManager, QtReply
+    from app.ui.reply_details import ReplyDetails
+    from app.ui.timing import TimelinePanel
 
 
 class MainWindow(QMainWindow):
     saveToCollectionRequested = Signal(object)
+    firstPainted = Signal()
+    _painted = False  # a class default: Qt sends events while __init__ runs
 
-    def __init__(self, manager: QtNetworkManager, restore: bool = True) -> None:
+    def __init__(self, manager: QtNetworkManager | None = None, restore: bool = True) -> None:
         super().__init__()
-        self.manager = manager
+        self.manager: QtNetworkManager | None = None
         self.setWindowTitle("Courier")
         self.resize(1280, 800)
         self.store = ReplyStore()
         self.model = ReplyListModel(self.store)
-        self.feed = LiveFeed(self.model, manager)
+        self.feed = LiveFeed(self.model)
         self.feed.flushed.connect(self._rows_updated)
+        self._waiting: list[Composer] = []  # Send pressed before the network was ready
 
         self.request_tabs = QTabWidget()
         self.request_tabs.setTabsClosable(True)
@@ -59,12 +68,15 @@ class MainWindow(QMainWindow):
         self.request_tabs.tabCloseRequested.connect(self.close_tab)
 
         self.list_panel = ReplyListPanel(self.model)
-        self.details = ReplyDetails()
-        self.timeline = TimelinePanel(self.model)
+        self._details: ReplyDetails | None = None  # built when a reply is first shown (start-up time)
+        self._timeline: TimelinePanel | None = None
         self.side_tabs = QTabWidget()
         self.side_tabs.setDocumentMode(True)
-        self.side_tabs.addTab(self.details, "Reply")
-        self.side_tabs.addTab(self.timeline, "Timeline")
+        hint = QLabel("Select a reply in the list to see its status, headers, body, TLS and timing.")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setWordWrap(True)
+        self.side_tabs.addTab(hint, "Reply")
+        self.side_tabs.addTab(QWidget(), "Timeline")
         self._load_panel: QWidget | None = None
         self.side_tabs.addTab(QWidget(), "Load test")
         self.side_tabs.currentChanged.connect(self._side_tab_changed)
@@ -100,8 +112,33 @@ class MainWindow(QMainWindow):
         self._replies: dict[Composer, QtReply] = {}
         self._shown_row = -1
         self._state_saved = False
+        self.installEventFilter(self)
         state = load_state() if restore else {}
         self._restore(state)
+        if manager is not None:
+            self.attach_manager(manager)
+        else:
+            self.statusBar().showMessage("Starting the network…")
+
+    def attach_manager(self, manager: QtNetworkManager) -> None:
+        """Connect the network (once); sends that waited for it go out now."""
+        if self.manager is not None:
+            return
+        self.manager = manager
+        self.feed.attach(manager)
+        self.statusBar().showMessage("Ready")
+        waiting, self._waiting = self._waiting, []
+        for c in waiting:
+            if self.request_tabs.indexOf(c) >= 0:
+                self.send_from(c)
+
+    def eventFilter(self, obj: QObject, e: QEvent) -> bool:
+        """Watches this window until its first paint (then stops watching)."""
+        if obj is self and not self._painted and e.type() == QEvent.Type.Paint:
+            self._painted = True
+            self.removeEventFilter(self)
+            QTimer.singleShot(0, self.firstPainted.emit)
+        return False
 
     # -- tabs ----------------------------------------------------------------------------------
     def composer(self) -> Composer:
@@ -170,6 +207,11 @@ class MainWindow(QMainWindow):
         self.cancel_from(self.composer())
 
     def send_from(self, c: Composer) -> QtReply | None:
+        if self.manager is None:
+            if c not in self._waiting:
+                self._waiting.append(c)
+            c.show_message("Starting the network… the request goes out in a moment.")
+            return None
         spec = c.spec()
         try:
             verb, request, body = spec.build()
@@ -191,6 +233,7 @@ class MainWindow(QMainWindow):
 
     def send_spec(self, verb: str, request: Any, body: Any, spec: RequestSpec | None) -> QtReply:
         """Send and put the row into the list at once (later events update it)."""
+        assert self.manager is not None, "no network yet"
         creds = spec.credentials() if spec is not None else None
         reply = self.manager.send(verb, request, body, spec=spec, credentials=creds)
         self.feed.add_now(reply.core, spec)
@@ -213,6 +256,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{r.method} {r.url} → {r.status} in {total * 1000:.0f} ms")
 
     def resend(self, row: int) -> None:
+        if self.manager is None:
+            return
         spec = spec_for_row(self.model, row)
         try:
             verb, request, body = spec.build()
@@ -223,6 +268,8 @@ class MainWindow(QMainWindow):
         self.list_panel.select_row(reply.core.extra["ui_row"])
 
     def copy_as_curl(self, row: int) -> None:
+        from app.curl_import import format_curl
+
         spec = spec_for_row(self.model, row)
         try:
             text = format_curl(**spec_to_curl_parts(spec))
@@ -233,6 +280,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Copied as curl")
 
     def export_har(self, rows: list[int]) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
         path, _ = QFileDialog.getSaveFileName(self, "Export HAR", "courier.har", "HAR files (*.har)")
         if path:
             self.write_har(rows, path)
@@ -252,7 +301,8 @@ class MainWindow(QMainWindow):
         self._shown_row = row
         self.store.pinned = {row} if row >= 0 else set()
         if row < 0:
-            self.details.clear()
+            if self._details is not None:
+                self._details.clear()
             return
         reply = self.model.reply(row)
         if reply is None:
@@ -266,19 +316,45 @@ class MainWindow(QMainWindow):
             if reply is not None:
                 self.details.show_reply(reply, refresh_body=self._shown_row in finished)
 
+    @property
+    def details(self) -> ReplyDetails:
+        if self._details is None:
+            from app.ui.reply_details import ReplyDetails
+
+            self._details = ReplyDetails()
+            self._swap_side_tab(0, self._details, "Reply")
+        return self._details
+
+    @property
+    def timeline(self) -> TimelinePanel:
+        if self._timeline is None:
+            from app.ui.timing import TimelinePanel
+
+            self._timeline = TimelinePanel(self.model)
+            self._swap_side_tab(1, self._timeline, "Timeline")
+        return self._timeline
+
+    def _swap_side_tab(self, index: int, widget: QWidget, title: str) -> None:
+        current = self.side_tabs.currentIndex()
+        self.side_tabs.blockSignals(True)
+        try:
+            old = self.side_tabs.widget(index)
+            self.side_tabs.removeTab(index)
+            self.side_tabs.insertTab(index, widget, title)
+            self.side_tabs.setCurrentIndex(current)
+            if old is not None:
+                old.deleteLater()
+        finally:
+            self.side_tabs.blockSignals(False)
+
     def _side_tab_changed(self, index: int) -> None:
-        if index == 2 and self._load_panel is None:
+        if index == 1:
+            self.timeline.show()
+        if index == 2 and self._load_panel is None and self.manager is not None:
             from app.ui.load_test import LoadTestPanel
 
             self._load_panel = LoadTestPanel(self.manager, self)
-            self.side_tabs.blockSignals(True)
-            old = self.side_tabs.widget(2)
-            self.side_tabs.removeTab(2)
-            if old is not None:
-                old.deleteLater()
-            self.side_tabs.insertTab(2, self._load_panel, "Load test")
-            self.side_tabs.setCurrentIndex(2)
-            self.side_tabs.blockSignals(False)
+            self._swap_side_tab(2, self._load_panel, "Load test")
 
     def load_panel(self) -> Any:
         self.side_tabs.setCurrentIndex(2)
@@ -343,6 +419,7 @@ class MainWindow(QMainWindow):
             self.save_window_state()
         if self._load_panel is not None:
             self._load_panel.stop()  # type: ignore[attr-defined]
-        self.manager.close()
+        if self.manager is not None:
+            self.manager.close()
         self.store.close()
         super().closeEvent(event)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bridge import Created, QtNetworkManager
 from app.reply_store import REDACTED
 from app.request_spec import KeyValue, RequestSpec
 from app.ui.reply_model import (
@@ -44,7 +43,10 @@ from app.ui.reply_model import (
     values_of,
 )
 from app.ui.reply_view import ReplyTableView
-from core import events as ev
+
+if TYPE_CHECKING:
+    from app.bridge import QtNetworkManager
+    from core import events as ev
 
 FRAME = 0.016
 
@@ -71,7 +73,10 @@ class LiveFeed(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.flush)
         if manager is not None:
-            manager.replyEvents.connect(self.on_events)
+            self.attach(manager)
+
+    def attach(self, manager: QtNetworkManager) -> None:
+        manager.replyEvents.connect(self.on_events)
 
     def add_now(self, reply: Any, spec: Any = None) -> int:
         """Put a just-sent reply into the list at once (the GUI thread created it)."""
@@ -81,6 +86,8 @@ class LiveFeed(QObject):
         return row
 
     def on_events(self, events: list[ev.Event]) -> None:
+        from app.bridge import Created
+
         new, dirty = self._new, self._dirty
         for e in events:
             reply = e.reply
