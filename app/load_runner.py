@@ -16,6 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from app import gui_relay
 from app.request_spec import RequestSpec
 
 MAX_REPEAT = 100_000
@@ -60,6 +61,7 @@ class RepeatJob(QObject):
         if not 1 <= concurrency <= MAX_CONCURRENCY:
             raise ValueError(f"Concurrency must be between 1 and {MAX_CONCURRENCY}")
         spec.build()  # refuse a broken request before starting
+        gui_relay.install()
         self.manager, self.spec = manager, spec
         self.count, self.concurrency = count, min(concurrency, count)
         self.result = RepeatResult(total=count)
@@ -119,10 +121,13 @@ class RepeatJob(QObject):
             self._emit(self.finished)
 
     def _emit(self, signal: Any) -> None:
+        """Network thread: a snapshot for the GUI thread, where the job may already be deleted."""
         r = self.result
         snap = RepeatResult(r.total, r.done, list(r.latencies), Counter(r.statuses), Counter(r.errors),
                             r.elapsed, r.stopped)
-        try:
-            signal.emit(snap)
-        except RuntimeError:
-            pass
+
+        def deliver() -> None:
+            if gui_relay.alive(self):
+                signal.emit(snap)
+
+        gui_relay.post(deliver)

@@ -11,6 +11,7 @@ Signals: ``pageShown(int)`` (page index, after the text is on screen).
 from __future__ import annotations
 
 import os
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import gui_relay
 from app.body_format import (
     HEX_PAGE,
     JSON_PAGE,
@@ -60,7 +62,6 @@ def pool() -> ThreadPoolExecutor:
 
 class BodyViewer(QWidget):
     pageShown = Signal(int)
-    _formatted = Signal(object)  # (generation, page, mode, text-or-image, info, has_next), from the worker
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +115,7 @@ class BodyViewer(QWidget):
         self._page = 0
         self._encoding = "utf-8"
         self._json_pages: list[tuple[int, JsonState]] = [(0, JsonState())]
-        self._formatted.connect(self._show)
+        gui_relay.install()
         self.mode_box.currentIndexChanged.connect(lambda _i: self._load_mode())
         self.prev_button.clicked.connect(lambda: self.show_page(self._page - 1))
         self.next_button.clicked.connect(lambda: self.show_page(self._page + 1))
@@ -161,10 +162,16 @@ class BodyViewer(QWidget):
 
     # -- worker side (no widgets touched here) ----------------------------------------------------
     def _emit(self, payload: tuple[Any, ...]) -> None:
-        try:
-            self._formatted.emit(payload)
-        except RuntimeError:  # the viewer was deleted meanwhile
-            pass
+        """Worker thread: hand (generation, page, mode, text or image, info, has_next[, json state])
+        to the GUI thread; a viewer deleted meanwhile is skipped there."""
+        ref = weakref.ref(self)
+
+        def deliver() -> None:
+            viewer = ref()
+            if viewer is not None and gui_relay.alive(viewer):
+                viewer._show(payload)
+
+        gui_relay.post(deliver)
 
     def _sniff(self, gen: int, body: Any, ctype: str | None) -> None:
         head = body.read_at(0, 8192)
