@@ -22,7 +22,7 @@ from typing import Any
 from app.pac import UrlPacProxyFactory
 from app.secrets import CredentialKey, KeyringUnavailable, SecretStore
 from app.settings import CacheLoad, ProxyMode, ProxyType, Settings
-from core import Attribute, CacheLoadControl, NetworkManager, RedirectPolicy, Request
+from core import Attribute, CacheLoadControl, NetworkManager, Request
 from core import proxy as cp
 from core import tls as ct
 from core.cache import DiskCache
@@ -126,7 +126,7 @@ def apply_tls(s: Settings, m: NetworkManager, store: SecretStore | None) -> None
             password = functools.partial(_pkcs12_password, store,
                                          CredentialKey.for_client_certificate(c.host, c.cert_file))
         certs[c.host] = ct.ClientCertificate(c.cert_file, c.key_file or None, password)
-    m.tls.configure(ct.TlsSettings(trust=ct.TrustSource(s.trust_store.value), extra_ca_files=list(s.extra_ca_files),
+    m.tls.configure(ct.TlsSettings(trust=s.trust_store, extra_ca_files=list(s.extra_ca_files),
                                    client_certificates=certs,
                                    keylog_file=s.tls_keylog_path if s.tls_keylog_enabled else None))
     _applied_tls[m] = signature
@@ -162,7 +162,7 @@ def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path |
     """
     s, m, out = settings, manager, ApplyResult()
     m.transfer_timeout = float(s.transfer_timeout)
-    m.redirect_policy = RedirectPolicy(s.redirect_policy.value)
+    m.redirect_policy = s.redirect_policy
     defaults = request_defaults(m)
     defaults.http2_allowed = s.http2_allowed
     defaults.max_redirects = s.max_redirects

@@ -92,6 +92,13 @@ class QuestionRouter(QObject):
 
     # -- dispatch --------------------------------------------------------------------------
     def _on_asked(self, question: Question[Any]) -> None:
+        try:
+            self._dispatch(question)
+        except Exception as exc:  # a question we cannot show must not leave its request waiting
+            self.notice.emit(f"Could not show the {type(question).__name__}: {type(exc).__name__}: {exc}")
+            self.bridge.answer(question, None)
+
+    def _dispatch(self, question: Question[Any]) -> None:
         auth = self._find(self._auth_types, question)
         if auth is not None:
             self._ask_auth(_AuthAsk(question, auth[0](question), auth[1]))

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from app.collections.atomic import atomic_write
+from core.request import RedirectPolicy
+from core.tls.trust import TrustSource
 
 FORMAT_VERSION = 1
 SETTINGS_FILE = "settings.json"
@@ -60,23 +62,11 @@ class ProxyType(enum.StrEnum):
     SOCKS5 = "socks5"
 
 
-class RedirectChoice(enum.StrEnum):
-    MANUAL = "manual"
-    NO_LESS_SAFE = "no-less-safe"
-    SAME_ORIGIN = "same-origin"
-    USER_VERIFIED = "user-verified"
-
-
 class CacheLoad(enum.StrEnum):
     ALWAYS_NETWORK = "always-network"
     PREFER_NETWORK = "prefer-network"
     PREFER_CACHE = "prefer-cache"
     ALWAYS_CACHE = "always-cache"
-
-
-class TrustStore(enum.StrEnum):
-    SYSTEM = "system"
-    CERTIFI = "certifi"
 
 
 @dataclass
@@ -97,7 +87,7 @@ class Settings:
     proxy_user: str = ""  # the password is in the keyring (CredentialKey.for_configured_proxy)
     no_proxy: str = "localhost, 127.0.0.1, ::1"
     pac_url: str = ""
-    redirect_policy: RedirectChoice = RedirectChoice.NO_LESS_SAFE
+    redirect_policy: RedirectPolicy = RedirectPolicy.NO_LESS_SAFE
     max_redirects: int = 50
     hsts_enabled: bool = True
     cache_enabled: bool = False
@@ -105,7 +95,7 @@ class Settings:
     cache_load_control: CacheLoad = CacheLoad.PREFER_NETWORK
     transfer_timeout: float = 30.0  # seconds of inactivity; 0 = none
     http2_allowed: bool = True
-    trust_store: TrustStore = TrustStore.SYSTEM
+    trust_store: TrustSource = TrustSource.SYSTEM
     extra_ca_files: list[str] = field(default_factory=list)
     client_certificates: list[ClientCertificate] = field(default_factory=list)
     tls_keylog_enabled: bool = False
@@ -115,7 +105,7 @@ class Settings:
     def to_json(self) -> bytes:
         data: dict[str, Any] = {"version": FORMAT_VERSION}
         data.update(asdict(self))
-        return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+        return (json.dumps(data, indent=2, sort_keys=True, default=_enum_value) + "\n").encode()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> tuple[Settings, list[str]]:
@@ -146,6 +136,12 @@ class Settings:
         if self.transfer_timeout < 0 or self.max_redirects < 0 or self.cache_size_mb < 0:
             problems.append("Timeouts, sizes and counts cannot be negative.")
         return problems
+
+
+def _enum_value(value: object) -> object:
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot store {value!r}")
 
 
 def _coerce(name: str, default: Any, raw: Any) -> Any:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,47 +34,14 @@ def available() -> str | None:
 
 @contextmanager
 def secret_service() -> Iterator[SecretService]:
-    tmp = tempfile.mkdtemp(prefix="courier-keyring-")
-    for sub in ("home", "data", "runtime"):
-        os.makedirs(os.path.join(tmp, sub), mode=0o700)
-    env = dict(os.environ, HOME=f"{tmp}/home", XDG_DATA_HOME=f"{tmp}/data", XDG_RUNTIME_DIR=f"{tmp}/runtime")
-    bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
-                            f"--address=unix:path={tmp}/bus"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True, env=env)
-    keyring_proc: subprocess.Popen[bytes] | None = None
+    """The daemons as ``tests.keyring_service.KeyringService`` starts them (one recipe for all tests)."""
+    from tests.keyring_service import KeyringService
+
+    service = KeyringService().start()
     try:
-        assert bus.stdout is not None
-        address = bus.stdout.readline().strip()
-        env["DBUS_SESSION_BUS_ADDRESS"] = address
-        keyring_proc = subprocess.Popen(["gnome-keyring-daemon", "--foreground", "--unlock",
-                                         "--components=secrets"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        assert keyring_proc.stdin is not None
-        keyring_proc.stdin.write(b"courier-test\n")
-        keyring_proc.stdin.close()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            out = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
-                                  "/org/freedesktop/DBus", "org.freedesktop.DBus.NameHasOwner",
-                                  "string:org.freedesktop.secrets"], env=env, capture_output=True, text=True)
-            if "boolean true" in out.stdout:
-                break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("gnome-keyring-daemon did not appear on the bus")
-        yield SecretService(address, env)
+        yield SecretService(service.address, {**os.environ, **service.env})
     finally:
-        for proc in (keyring_proc, bus):
-            if proc is not None and proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
-        if bus.stdout is not None:
-            bus.stdout.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        service.cleanup()
 
 
 def _fixture():  # type: ignore[no-untyped-def]

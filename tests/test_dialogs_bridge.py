@@ -210,3 +210,17 @@ def test_an_unknown_question_is_refused_at_once(qtbot, manager: QtNetworkManager
     assert "ProbeQuestion" in note.args[0]
     worker.shutdown()
     bridge.close()
+
+
+def test_a_question_that_cannot_be_shown_is_refused_with_a_notice(qtbot, manager: QtNetworkManager,
+                                                                  tmp_path: Path) -> None:
+    bridge = QuestionsBridge(manager)
+    worker = Worker()
+    router = QuestionRouter(bridge, worker, SecretStore(tmp_path / "credentials.json"))
+    router.register_auth(ProbeAuthQuestion, _probe_prompt, _pair)  # _probe_prompt fails without a prompt
+    with qtbot.waitSignal(router.notice, timeout=5000) as note:
+        future = ask(manager, ProbeAuthQuestion(reply=None, prompt=None))
+    assert future.result(5) is None
+    assert "ProbeAuthQuestion" in note.args[0]
+    worker.shutdown()
+    bridge.close()

@@ -12,10 +12,11 @@ from PySide6.QtWidgets import QDialog
 from app.bridge import QtNetworkManager
 from app.dialogs import AppContext, Dialogs
 from app.secrets import Credential, CredentialKey
-from app.settings import ProxyMode, RedirectChoice
+from app.settings import ProxyMode
 from app.ui.auth_dialog import AuthDialog
 from app.ui.cert_dialog import CertDialog
 from app.ui.redirect_dialog import RedirectDialog
+from core import RedirectPolicy
 from tests.keyring_service import KeyringService
 from tests.proxies import AuthServer, Tinyproxy
 from tests.servers import HypercornServer
@@ -35,7 +36,7 @@ def app_parts(tmp_path: Path) -> Iterator[tuple[AppContext, QtNetworkManager]]:
 def test_ask_me_redirect_policy_shows_the_redirect_and_obeys(
         qtbot, app_parts: tuple[AppContext, QtNetworkManager], http_server: HypercornServer, follow: bool) -> None:
     context, manager = app_parts
-    context.settings.redirect_policy = RedirectChoice.USER_VERIFIED
+    context.settings.redirect_policy = RedirectPolicy.USER_VERIFIED
     dialogs = Dialogs(context, manager)
     with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000) as opened:
         reply = manager.get(http_server.url + "/redirect/1")

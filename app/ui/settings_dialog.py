@@ -48,18 +48,18 @@ from app.settings import (
     ClientCertificate,
     ProxyMode,
     ProxyType,
-    RedirectChoice,
     Settings,
-    TrustStore,
 )
 from app.ui.dialog_look import banner, headline, muted
 from app.worker import Worker
+from core.request import RedirectPolicy
+from core.tls.trust import TrustSource
 
 REDIRECT_TEXT = {
-    RedirectChoice.NO_LESS_SAFE: "Follow, except from https to http (recommended)",
-    RedirectChoice.SAME_ORIGIN: "Follow only within the same scheme, host and port",
-    RedirectChoice.USER_VERIFIED: "Ask me before following each redirect",
-    RedirectChoice.MANUAL: "Never follow: show the 3xx reply",
+    RedirectPolicy.NO_LESS_SAFE: "Follow, except from https to http (recommended)",
+    RedirectPolicy.SAME_ORIGIN: "Follow only within the same scheme, host and port",
+    RedirectPolicy.USER_VERIFIED: "Ask me before following each redirect",
+    RedirectPolicy.MANUAL: "Never follow: show the 3xx reply",
 }
 LOAD_TEXT = {
     CacheLoad.PREFER_NETWORK: "Prefer the network (revalidate)",
@@ -202,7 +202,7 @@ class SettingsDialog(QDialog):
         w, form = _form()
         self.redirect_policy = QComboBox()
         for choice, text in REDIRECT_TEXT.items():
-            self.redirect_policy.addItem(text, choice)
+            self.redirect_policy.addItem(text, choice.value)
         self.max_redirects = QSpinBox()
         self.max_redirects.setRange(0, 1000)
         self.transfer_timeout = QDoubleSpinBox()
@@ -325,7 +325,7 @@ class SettingsDialog(QDialog):
         self.proxy_user.setText(s.proxy_user)
         self.no_proxy.setText(s.no_proxy)
         self.pac_url.setText(s.pac_url)
-        self.redirect_policy.setCurrentIndex(self.redirect_policy.findData(s.redirect_policy))
+        self.redirect_policy.setCurrentIndex(self.redirect_policy.findData(s.redirect_policy.value))
         self.max_redirects.setValue(s.max_redirects)
         self.transfer_timeout.setValue(s.transfer_timeout)
         self.http2_allowed.setChecked(s.http2_allowed)
@@ -334,7 +334,7 @@ class SettingsDialog(QDialog):
         self.cache_size.setValue(s.cache_size_mb)
         self.cache_load.setCurrentIndex(self.cache_load.findData(s.cache_load_control))
         self._sync_cache(s.cache_enabled)
-        (self.trust_system if s.trust_store is TrustStore.SYSTEM else self.trust_certifi).setChecked(True)
+        (self.trust_system if s.trust_store is TrustSource.SYSTEM else self.trust_certifi).setChecked(True)
         self.extra_cas.clear()
         self.extra_cas.addItems(s.extra_ca_files)
         self.client_certs.clear()
@@ -353,11 +353,11 @@ class SettingsDialog(QDialog):
             self.original, proxy_mode=mode, proxy_type=ProxyType(self.proxy_type.currentData()),
             proxy_host=self.proxy_host.text().strip(), proxy_port=self.proxy_port.value(), proxy_user=self.proxy_user.text(),
             no_proxy=self.no_proxy.text(), pac_url=self.pac_url.text().strip(),
-            redirect_policy=RedirectChoice(self.redirect_policy.currentData()), max_redirects=self.max_redirects.value(),
+            redirect_policy=RedirectPolicy(self.redirect_policy.currentData()), max_redirects=self.max_redirects.value(),
             transfer_timeout=self.transfer_timeout.value(), http2_allowed=self.http2_allowed.isChecked(),
             hsts_enabled=self.hsts_enabled.isChecked(), cache_enabled=self.cache_enabled.isChecked(),
             cache_size_mb=self.cache_size.value(), cache_load_control=CacheLoad(self.cache_load.currentData()),
-            trust_store=TrustStore.SYSTEM if self.trust_system.isChecked() else TrustStore.CERTIFI,
+            trust_store=TrustSource.SYSTEM if self.trust_system.isChecked() else TrustSource.CERTIFI,
             extra_ca_files=[self.extra_cas.item(i).text() for i in range(self.extra_cas.count())],
             client_certificates=certs, tls_keylog_enabled=self.keylog_enabled.isChecked(),
             tls_keylog_path=self.keylog_path.text().strip())
