@@ -37,6 +37,9 @@ def run_gui(quit_after: float | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Courier")
     app.setOrganizationName("Courier")
+    from app.resources import set_app_icon
+
+    set_app_icon(app)
     from app.ui.main_window import MainWindow
     from app.ui.theme import follow_system
 

@@ -8,15 +8,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from app.version import version
+
 
 class _Version(argparse.Action):
     """``--version`` without importing the core up front (start-up time: the window comes first)."""
 
     def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
                  values: str | Sequence[Any] | None, option_string: str | None = None) -> None:
-        from core import __version__
-
-        print(f"courier {__version__}")
+        print(f"courier {version()}")  # the package metadata, else core.__version__ (app/version.py)
         parser.exit()
 
 
@@ -52,6 +52,8 @@ def build_parser(headless: bool = True) -> argparse.ArgumentParser:
                    help="run without a display (QT_QPA_PLATFORM=offscreen)")
     p.add_argument("--quit-after", type=float, default=None, metavar="SECONDS",
                    help="close the window after SECONDS (for start-up measurements)")
+    p.add_argument("--self-test", action="store_true",
+                   help="check this install (window offscreen, HTTP and TLS to 127.0.0.1, keyring) and exit")
     sub = p.add_subparsers(dest="command")
     sub.add_parser("gui", help="open the window (the default)")
     if headless:
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     headless = _wants_headless(argv)
     args = build_parser(headless).parse_args(argv)
+    if args.self_test:
+        from app.selftest import run_self_test
+
+        return run_self_test()
     if headless:
         from app import cli
 

@@ -8,6 +8,7 @@ mode=${1:-app}
 pkgs=(libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 xvfb)
 if [ "$mode" = test ]; then
   pkgs+=(gnome-keyring dbus tinyproxy microsocks nginx-light curl)
+  pkgs+=(binutils)  # the frozen build (packaging/ci-smoke.sh): PyInstaller needs objdump
 fi
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   missing=()

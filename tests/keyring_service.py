@@ -41,7 +41,9 @@ class KeyringService:
                 "XDG_CONFIG_HOME": str(self.home / ".config"), "XDG_RUNTIME_DIR": str(self.runtime),
                 "DBUS_SESSION_BUS_ADDRESS": self.address}
 
-    def start(self, password: str = "courier-test-keyring") -> KeyringService:
+    def start(self, password: str | None = "courier-test-keyring") -> KeyringService:
+        """``password=None`` leaves the new login keyring locked: using it needs a prompt, which
+        fails without a display (``KeyringLocked`` or ``InitError: Prompt dismissed``)."""
         bus = subprocess.Popen(
             ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1",
              f"--address=unix:path={self.root / 'bus'}"],
@@ -55,11 +57,13 @@ class KeyringService:
         self.address = bus.stdout.readline().decode().strip()
         env = {**os.environ, **self.env}
         daemon = subprocess.Popen(
-            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            ["gnome-keyring-daemon", "--foreground", *(["--unlock"] if password is not None else []),
+             "--components=secrets"],
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         self._procs.append(daemon)
         assert daemon.stdin is not None
-        daemon.stdin.write(password.encode())
+        if password is not None:
+            daemon.stdin.write(password.encode())
         daemon.stdin.close()
         self._wait_for_name(SECRETS_NAME, 10.0)
         return self

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# CI (called by scripts/test.sh): build the frozen bundle, then run its `--version` and
+# `--self-test` with no display (the self-test runs offscreen). Fails on any mismatch or failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${PYTHON:-.venv/bin/python}
+packaging/build.sh
+bin=dist/courier/courier
+expected="courier $("$py" -c 'from app.version import version; print(version())')"
+got=$(env -u DISPLAY -u WAYLAND_DISPLAY "$bin" --version)
+if [ "$got" != "$expected" ]; then
+  echo "ci-smoke: the frozen --version says '$got', the venv says '$expected'" >&2
+  exit 1
+fi
+echo "ci-smoke: $got"
+env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM timeout 120 "$bin" --self-test
