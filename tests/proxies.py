@@ -50,6 +50,8 @@ class _Process:
     def _spawn(self, argv: list[str]) -> None:
         if shutil.which(argv[0]) is None:
             raise RuntimeError(f"{argv[0]} is not installed (scripts/setup.sh test installs it)")
+        if shutil.which("setpriv"):  # util-linux: the proxy dies with pytest even if pytest is killed
+            argv = ["setpriv", "--pdeathsig", "TERM", "--", *argv]
         self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, self.proc)
 
