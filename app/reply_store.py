@@ -78,7 +78,8 @@ class ArchivedReply:
         self.from_cache: bool | None = rec["from_cache"]
         t = rec.get("tls")
         self.tls = TlsInfo(version=t["version"], cipher=t["cipher"], alpn=t["alpn"],
-                           peer_chain=t["peer_chain"], session_resumed=t["session_resumed"]) if t else None
+                           peer_chain=t["peer_chain"], session_resumed=t["session_resumed"],
+                           errors=t.get("errors", []), verification=t.get("verification") or "verified") if t else None
         tm = rec["timings"]
         self.timings = Timings(wall_start=tm["wall_start"], start=tm["start"], end=tm["end"],
                                hops=[_hop(h) for h in tm["hops"]])
@@ -102,7 +103,26 @@ def _hop(h: dict[str, Any]) -> HopTimings:
     return HopTimings(connection=c, **h)
 
 
+def cert_summary(cert: Any) -> dict[str, Any]:
+    """What a user checks in a certificate (``core.tls.Certificate`` or anything shaped like it)."""
+    out: dict[str, Any] = {}
+    for key, attr in (("Subject", "subject"), ("Issuer", "issuer"), ("Valid from", "not_before"),
+                      ("Valid until", "not_after"), ("Alternative names", "subject_alt_names"),
+                      ("Key", "key_type"), ("Key size", "key_size"), ("Serial", "serial_number"),
+                      ("SHA-256", "sha256_colons")):
+        try:
+            value = getattr(cert, attr)
+        except Exception:  # a certificate cryptography cannot parse: show what can be shown
+            continue
+        if isinstance(value, list):
+            value = ", ".join(str(x) for x in value)
+        out[key] = None if value is None else str(value)
+    return out
+
+
 def _jsonable(v: Any) -> Any:
+    if hasattr(v, "subject") and hasattr(v, "sha256"):
+        return cert_summary(v)
     if is_dataclass(v) and not isinstance(v, type):
         return {k: _jsonable(x) for k, x in asdict(v).items()}
     if isinstance(v, bytes):
@@ -129,7 +149,9 @@ def record_of(reply: Reply) -> dict[str, Any]:
         "redirects": [asdict(h) for h in reply.redirects], "from_cache": reply.from_cache,
         "tls": None if tls is None else {"version": tls.version, "cipher": tls.cipher, "alpn": tls.alpn,
                                          "peer_chain": _jsonable(tls.peer_chain),
-                                         "session_resumed": tls.session_resumed},
+                                         "session_resumed": tls.session_resumed,
+                                         "errors": [str(e) for e in getattr(tls, "errors", [])],
+                                         "verification": getattr(tls, "verification", None)},
         "timings": {"wall_start": tm.wall_start, "start": tm.start, "end": tm.end,
                     "hops": [asdict(h) for h in tm.hops]},
         "bytes_received": reply.bytes_received,

@@ -123,3 +123,20 @@ def test_percentiles_are_nearest_rank() -> None:
     values = sorted(float(v) for v in range(1, 101))
     assert (percentile(values, 50), percentile(values, 90), percentile(values, 99)) == (50.0, 90.0, 99.0)
     assert percentile([], 50) is None and percentile([3.0], 99) == 3.0
+
+
+def test_tls_tab_shows_the_certificate_chain(qtbot, window: MainWindow, https_server: HypercornServer,
+                                             tls_files: dict[str, str]) -> None:
+    from app.reply_store import record_of
+
+    window.composer().url.setText(https_server.url + "/echo")
+    reply = window.send()
+    assert reply is not None
+    qtbot.waitUntil(lambda: reply.core.is_finished, timeout=15_000)
+    qtbot.waitUntil(lambda: window.details.reply is reply.core, timeout=5000)
+    text = window.details.tls.toPlainText()
+    print("\n" + text)
+    assert "Version: TLSv1." in text
+    assert "Certificate chain" in text and "Subject:" in text and "SHA-256:" in text
+    rec = record_of(reply.core)  # the archive keeps the readable chain, not object reprs
+    assert rec["tls"]["peer_chain"] and "Subject" in rec["tls"]["peer_chain"][0]

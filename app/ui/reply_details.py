@@ -111,6 +111,10 @@ def status_line(reply: Any) -> str:
 
 def describe_cert(cert: Any) -> str:
     """A readable block for one certificate in ``TlsInfo.peer_chain``, whatever shape it has."""
+    if hasattr(cert, "subject") and hasattr(cert, "sha256"):
+        from app.reply_store import cert_summary
+
+        cert = cert_summary(cert)
     if isinstance(cert, dict):
         return "\n".join(f"  {k}: {v}" for k, v in cert.items())
     if hasattr(cert, "__dataclass_fields__"):
@@ -226,6 +230,14 @@ class ReplyDetails(QWidget):
             return "Not encrypted." if r.url.startswith("http:") else "No TLS information."
         lines = [f"Version: {t.version}", f"Cipher: {t.cipher}", f"ALPN: {t.alpn or '(none)'}",
                  f"Session resumed: {t.session_resumed}"]
+        verification = getattr(t, "verification", None)
+        if verification:
+            lines.append("Certificate: " + {
+                "verified": "verified by the system's trust store", "checked": "checked, no problems",
+                "exception": "has problems that were accepted", "disabled": "not verified (switched off)",
+                "psk": "none (pre-shared key)", "failed": "refused"}.get(verification, verification))
+        for err in getattr(t, "errors", []) or []:
+            lines.append(f"  • {err}")
         if t.peer_chain:
             lines.append(f"\nCertificate chain ({len(t.peer_chain)}):")
             for i, cert in enumerate(t.peer_chain):
