@@ -14,3 +14,10 @@ if [ "$got" != "$expected" ]; then
 fi
 echo "ci-smoke: $got"
 env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM timeout 120 "$bin" --self-test
+# The real window on a real (virtual) X server: Qt's xcb plugin and the libraries bundled for it.
+if command -v xvfb-run >/dev/null 2>&1; then
+  data=$(mktemp -d)
+  COURIER_DATA_DIR=$data timeout 120 xvfb-run -a env -u QT_QPA_PLATFORM "$bin" --quit-after 0.5
+  rm -rf "$data"
+  echo "ci-smoke: the window opened and closed under Xvfb (xcb)"
+fi

@@ -238,6 +238,17 @@ def test_frozen_self_test_with_a_real_keyring(tmp_path: Path) -> None:
 
 
 @needs_bundle
+def test_frozen_window_opens_on_an_x_server(tmp_path: Path) -> None:
+    """The xcb platform plugin for real (Xvfb; scripts/setup.sh installs it), not only offscreen."""
+    assert shutil.which("xvfb-run"), "xvfb-run is missing: run scripts/setup.sh"
+    env = {**base_env(tmp_path), "COURIER_DATA_DIR": str(tmp_path / "data")}
+    out = subprocess.run(["xvfb-run", "-a", str(FROZEN), "--quit-after", "0.5"], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "platform plugin" not in out.stderr, out.stderr
+
+
+@needs_bundle
 def test_frozen_self_test_fails_when_a_platform_plugin_is_missing(tmp_path: Path) -> None:
     copy = tmp_path / "courier"
     subprocess.run(["cp", "-al", str(BUNDLE), str(copy)], check=True, timeout=120)  # hard links: cheap
