@@ -56,10 +56,13 @@ def run_gui(quit_after: float | None = None) -> int:
         manager = QtNetworkManager()
         window.attach_manager(manager)
         dialogs = install_dialogs(context, manager, window)
-        parts.update(context=context, manager=manager, dialogs=dialogs)
+        from app.ui import collections_dock
+
+        collections = collections_dock.install(window, manager)
+        parts.update(context=context, manager=manager, dialogs=dialogs, collections=collections)
 
     def shutdown() -> None:
-        for name in ("dialogs", "manager", "context"):
+        for name in ("collections", "dialogs", "manager", "context"):
             if name in parts:
                 parts[name].close()
 

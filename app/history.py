@@ -91,9 +91,9 @@ class HistoryEntry:
 
 
 def default_path() -> Path:
-    from platformdirs import user_data_dir
+    from app.settings import data_dir
 
-    return Path(user_data_dir("Courier", "Courier")) / "history.db"
+    return data_dir() / "history.db"
 
 
 def clean_headers(headers: Iterable[tuple[str, str]], redact: Callable[[str], str] | None,

@@ -157,3 +157,16 @@ def resolve_spec(spec: RequestSpec, resolver: Resolver) -> RequestSpec:
     s.binary_path = sub(s.binary_path)
     s.auth_user, s.auth_password, s.bearer_token = sub(s.auth_user), sub(s.auth_password), sub(s.bearer_token)
     return s
+
+
+def redact_spec(spec: RequestSpec, resolver: Resolver) -> RequestSpec:
+    """A copy with every secret value the resolver knows put back as ``{{name}}`` (before saving)."""
+    s = copy.deepcopy(spec)
+    red = resolver.redact
+    s.url = red(s.url)
+    s.headers = [KeyValue(h.name, red(h.value), h.enabled) for h in s.headers]
+    s.raw_text, s.json_text = red(s.raw_text), red(s.json_text)
+    s.form = [KeyValue(f.name, red(f.value), f.enabled) for f in s.form]
+    s.multipart = [MultipartField(m.name, red(m.value), m.path, m.content_type, m.enabled) for m in s.multipart]
+    s.auth_user, s.auth_password, s.bearer_token = red(s.auth_user), red(s.auth_password), red(s.bearer_token)
+    return s

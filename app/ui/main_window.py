@@ -13,6 +13,7 @@ later; a Send pressed meanwhile goes out as soon as the network is ready.
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.main_split.setChildrenCollapsible(False)
         self.setCentralWidget(self.main_split)
         self.sidebar_dock: QDockWidget | None = None
+        self.resolve_spec: Callable[[RequestSpec], RequestSpec] | None = None  # set by the collections dock
         self.statusBar().showMessage("Ready")
 
         self.list_panel.currentRowChanged.connect(self._show_row)
@@ -213,6 +215,8 @@ class MainWindow(QMainWindow):
             c.show_message("Starting the network… the request goes out in a moment.")
             return None
         spec = c.spec()
+        if self.resolve_spec is not None:
+            spec = self.resolve_spec(spec)  # {{variables}} of the collection's environment
         try:
             verb, request, body = spec.build()
         except (ValueError, OSError) as exc:

@@ -12,19 +12,15 @@ under the tree with their path and line.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QFileSystemWatcher,
-    QMimeData,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     QRunnable,
     Qt,
     QThreadPool,
@@ -34,185 +30,35 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMenu,
     QMessageBox,
-    QStyle,
+    QToolButton,
     QTreeView,
     QVBoxLayout,
     QWidget,
 )
 
-from app.collections import Collection, CollectionStore, Folder, Problem, RequestItem
+from app.collections import (
+    Collection,
+    CollectionStore,
+    Folder,
+    KeyringSecrets,
+    Problem,
+    RequestItem,
+    Resolver,
+    SecretStore,
+    build_resolver,
+)
 from app.collections.format import ENVIRONMENTS_DIR, SUFFIX
 from app.collections.loader import NotACollection
+from app.collections.spec import item_to_spec, redact_spec, spec_to_item
+from app.request_spec import RequestSpec
+from app.ui.collection_model import CollectionModel
 
-MIME = "application/x-courier-collection-paths"
-Index = QModelIndex | QPersistentModelIndex
 RELOAD_DELAY_MS = 200
-
-
-class _Node:
-    __slots__ = ("children", "parent", "value")
-
-    def __init__(self, value: Folder | RequestItem, parent: _Node | None) -> None:
-        self.value = value
-        self.parent = parent
-        self.children: list[_Node] = []
-        if isinstance(value, Folder):
-            self.children = [_Node(c, self) for c in value.children]
-
-    @property
-    def path(self) -> str:
-        return self.value.path
-
-    def row(self) -> int:
-        return self.parent.children.index(self) if self.parent is not None else 0
-
-
-class CollectionModel(QAbstractItemModel):
-    """The tree. Drops and renames are handed to ``on_move``/``on_rename``; the reload rebuilds it."""
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.root: _Node | None = None
-        self.on_move: Callable[[list[str], str, int], None] | None = None
-        self.on_rename: Callable[[str, str], None] | None = None
-
-    def set_collection(self, col: Collection | None) -> None:
-        self.beginResetModel()
-        self.root = _Node(col.root, None) if col is not None else None
-        self.endResetModel()
-
-    def node(self, index: Index) -> _Node | None:
-        if not index.isValid():
-            return self.root
-        return index.internalPointer()  # type: ignore[no-any-return]
-
-    def index_for_path(self, path: str) -> QModelIndex:
-        if self.root is None or not path:
-            return QModelIndex()
-        stack = [(self.root, QModelIndex())]
-        while stack:
-            node, idx = stack.pop()
-            for row, child in enumerate(node.children):
-                cidx = self.index(row, 0, idx)
-                if child.path == path:
-                    return cidx
-                if child.children:
-                    stack.append((child, cidx))
-        return QModelIndex()
-
-    # -- the model interface ---------------------------------------------------------------
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        node = self.node(parent)
-        if node is None or column != 0 or not 0 <= row < len(node.children):
-            return QModelIndex()
-        return self.createIndex(row, 0, node.children[row])
-
-    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
-        if not index.isValid():
-            return QModelIndex()
-        node: _Node = index.internalPointer()
-        parent = node.parent
-        if parent is None or parent is self.root:
-            return QModelIndex()
-        return self.createIndex(parent.row(), 0, parent)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        node = self.node(parent)
-        return len(node.children) if node is not None else 0
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 1
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        node = self.node(index)
-        if node is None or not index.isValid():
-            return None
-        v = node.value
-        if role == Qt.ItemDataRole.DisplayRole:
-            return v.name if isinstance(v, Folder) else f"{v.method:<6} {v.name}"
-        if role == Qt.ItemDataRole.EditRole:
-            return v.name
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return v.path if isinstance(v, Folder) else f"{v.method} {v.url}\n{v.path}"
-        if role == Qt.ItemDataRole.DecorationRole and isinstance(v, Folder):
-            from PySide6.QtWidgets import QApplication
-
-            return QApplication.style().standardIcon(QStyle.StandardPixmap.SP_DirIcon)
-        if role == Qt.ItemDataRole.UserRole:
-            return v.path
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if not index.isValid():
-            return Qt.ItemFlag.ItemIsDropEnabled
-        node = self.node(index)
-        f = base | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsDragEnabled
-        if node is not None and isinstance(node.value, Folder):
-            f |= Qt.ItemFlag.ItemIsDropEnabled
-        return f
-
-    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        node = self.node(index)
-        if role != Qt.ItemDataRole.EditRole or node is None or not index.isValid():
-            return False
-        name = str(value).strip()
-        if not name or name == node.value.name:
-            return False
-        if self.on_rename is not None:
-            self.on_rename(node.path, name)
-        return True
-
-    # -- drag and drop ---------------------------------------------------------------------
-    def supportedDropActions(self) -> Qt.DropAction:
-        return Qt.DropAction.MoveAction
-
-    def supportedDragActions(self) -> Qt.DropAction:
-        return Qt.DropAction.MoveAction
-
-    def mimeTypes(self) -> list[str]:
-        return [MIME]
-
-    def mimeData(self, indexes: list[QModelIndex]) -> QMimeData:  # type: ignore[override]
-        paths = []
-        for idx in indexes:
-            node = self.node(idx)
-            if node is not None and idx.isValid() and node.path not in paths:
-                paths.append(node.path)
-        data = QMimeData()
-        data.setData(MIME, json.dumps(paths).encode())
-        return data
-
-    def canDropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
-                        parent: Index) -> bool:
-        if not data.hasFormat(MIME):
-            return False
-        target = self.node(parent)
-        if target is None or not isinstance(target.value, Folder):
-            return False
-        paths = json.loads(bytes(data.data(MIME).data()).decode())
-        return not any(target.path == p or target.path.startswith(p + "/") for p in paths)
-
-    def dropMimeData(self, data: QMimeData, action: Qt.DropAction, row: int, column: int,
-                     parent: Index) -> bool:
-        if action == Qt.DropAction.IgnoreAction:
-            return True
-        if not self.canDropMimeData(data, action, row, column, parent):
-            return False
-        target = self.node(parent)
-        assert target is not None
-        paths: list[str] = json.loads(bytes(data.data(MIME).data()).decode())
-        if row < 0:
-            row = len(target.children)
-        # the store counts positions without the moved nodes: shift past those above the drop row
-        above = sum(1 for i, c in enumerate(target.children) if i < row and c.path in paths)
-        if self.on_move is not None:
-            self.on_move(paths, target.path, row - above)
-        return False  # the reload after the move rebuilds the tree; Qt must not delete rows itself
 
 
 class _Relay(QObject):
@@ -248,6 +94,7 @@ class _Job(QRunnable):
 class CollectionSidebar(QWidget):
     request_opened = Signal(object)
     environment_changed = Signal(str)
+    collection_opened = Signal(str)
     loaded = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -264,7 +111,9 @@ class CollectionSidebar(QWidget):
         self._pending_select: str | None = None
         self._edit_after: bool = False
         self._environment = ""
+        self._opened: Path | None = None
 
+        self.secrets: SecretStore = KeyringSecrets()
         self.title = QLabel("No collection open")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.env_box = QComboBox()
@@ -289,9 +138,19 @@ class CollectionSidebar(QWidget):
         self.problem_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.problem_label.hide()
 
+        self.open_button = QToolButton()
+        self.open_button.setText("Open…")
+        self.open_button.setToolTip("Open a collection folder")
+        self.open_button.clicked.connect(self._choose_folder)
+        self.new_button = QToolButton()
+        self.new_button.setText("New…")
+        self.new_button.setToolTip("Create a collection in an empty folder")
+        self.new_button.clicked.connect(self._choose_new_folder)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.env_box)
+        top.addWidget(self.open_button)
+        top.addWidget(self.new_button)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(top)
@@ -315,6 +174,24 @@ class CollectionSidebar(QWidget):
 
         self._pool.start(_Job(self._relay, self, opener))
 
+    def create_collection(self, path: str | os.PathLike[str], name: str) -> None:
+        root = Path(path)
+
+        def creator(_store: CollectionStore | None) -> None:
+            self.store = CollectionStore.create(root, name)
+
+        self._pool.start(_Job(self._relay, self, creator))
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open a collection folder")
+        if path:
+            self.open_collection(path)
+
+    def _choose_new_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Choose an empty folder for the new collection")
+        if path:
+            self.create_collection(path, Path(path).name)
+
     def reload(self) -> None:
         self._submit(lambda s: s.reload())
 
@@ -335,7 +212,10 @@ class CollectionSidebar(QWidget):
             self._show_problems()
             return
         expanded = self._expanded_paths()
-        first = self.collection is None
+        first = self.collection is None or (self.store is not None and self._opened != self.store.root)
+        if self.store is not None and self._opened != self.store.root:
+            self._opened = self.store.root
+            self.collection_opened.emit(str(self.store.root))
         selected = self._pending_select or self.selected_path()
         self.collection, self.problems = col, problems
         self.model.set_collection(col)
@@ -507,6 +387,36 @@ class CollectionSidebar(QWidget):
     def _then_select(self, fn: Callable[[CollectionStore], Any], edit: bool) -> None:
         """Run ``fn`` (which returns the path of what it made or moved) and select that path."""
         self._submit(fn, select=True, edit=edit)
+
+    # -- for the composer ------------------------------------------------------------------
+    def resolver(self) -> Resolver:
+        """Variables of the collection and the chosen environment (secrets from ``self.secrets``)."""
+        col = self.collection or Collection(name="")
+        env = col.environment(self._environment) if self._environment else None
+        return build_resolver(col, env, self.secrets)
+
+    def spec_for(self, item: RequestItem) -> RequestSpec:
+        """What the composer shows for ``item``: inherited headers and auth included, variables kept."""
+        col = self.collection or Collection(name="")
+        return item_to_spec(col, item, base_dir=self.store.root if self.store else None)
+
+    def save_spec(self, spec: RequestSpec, name: str | None = None, folder: str | None = None) -> None:
+        """Save a composer's request as a new request of the selected folder."""
+        col = self.collection or Collection(name="")
+        target = self._target_folder() if folder is None else folder
+        chain = [col.root]
+        node = col.find(target)
+        if isinstance(node, Folder) and target:
+            for candidate_chain, _item in col.root.walk():
+                if candidate_chain and candidate_chain[-1] is node:
+                    chain = candidate_chain
+                    break
+            else:
+                chain = [col.root, node]
+        spec = redact_spec(spec, self.resolver())  # a sent request holds secret values: never save them
+        title = name or f"{spec.method} {spec.url}".strip()[:80] or "New request"
+        item = spec_to_item(spec, title, col, chain, self.store.root if self.store else None)
+        self.save_request(item, target)
 
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(self, "Courier", question,
