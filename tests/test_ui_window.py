@@ -242,3 +242,37 @@ def test_state_dir_is_the_settings_dir(monkeypatch, tmp_path) -> None:
     assert state.data_dir() == settings.data_dir()
     monkeypatch.setenv("COURIER_DATA_DIR", str(tmp_path))
     assert state.data_dir() == settings.data_dir() == tmp_path
+
+
+def test_send_before_the_network_is_ready_goes_out_when_it_is(qtbot, tmp_path, monkeypatch,
+                                                             http_server: HypercornServer) -> None:
+    monkeypatch.setenv("COURIER_DATA_DIR", str(tmp_path))
+    w = MainWindow(restore=False)  # shown first; the app attaches the network after the first paint
+    qtbot.addWidget(w)
+    fired: list[bool] = []
+    w.firstPainted.connect(lambda: fired.append(True))
+    w.show()
+    qtbot.waitUntil(lambda: bool(fired), timeout=5000)
+    c = w.composer()
+    c.url.setText(http_server.url + "/echo?early=1")
+    assert w.send() is None and "Starting the network" in c.message.text()
+    assert w.model.total_rows() == 0
+    w.attach_manager(QtNetworkManager())
+    qtbot.waitUntil(lambda: w.model.total_rows() == 1 and cell(w, 0, C_STATUS) == "200", timeout=10000)
+    assert http_server.seen.requests[-1]["query"] == "early=1"
+    w.close()
+
+
+def test_context_menu_offers_the_row_actions(qtbot, window: MainWindow, http_server: HypercornServer) -> None:
+    window.composer().url.setText(http_server.url + "/echo")
+    window.send()
+    qtbot.waitUntil(lambda: cell(window, 0, C_STATUS) == "200", timeout=10000)
+    view = window.list_panel.view
+    pos = view.visualRect(window.model.index(0, 2)).center()
+    view.customContextMenuRequested.emit(pos)
+    menu = window.list_panel._open_menu
+    texts = [a.text() for a in menu.actions()]
+    assert texts[:3] == ["Copy as curl", "Resend", "Save to collection…"] and texts[3].startswith("Export HAR (1 reply)")
+    menu.actions()[1].trigger()  # Resend
+    qtbot.waitUntil(lambda: window.model.total_rows() == 2 and cell(window, 1, C_STATUS) == "200", timeout=10000)
+    menu.close()

@@ -32,8 +32,10 @@ def apply_scheme(app: QApplication, scheme: Qt.ColorScheme) -> None:
 
 
 def follow_system(app: QApplication) -> None:
+    """Apply the scheme now (a light one needs nothing at start) and whenever it changes."""
     hints = QGuiApplication.styleHints()
-    apply_scheme(app, hints.colorScheme())
+    if hints.colorScheme() == Qt.ColorScheme.Dark:
+        apply_scheme(app, Qt.ColorScheme.Dark)
     hints.colorSchemeChanged.connect(lambda scheme: apply_scheme(app, scheme))
 
 
