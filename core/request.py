@@ -33,6 +33,8 @@ class CacheLoadControl(enum.Enum):
 class Attribute(enum.Enum):
     """Per-request attributes. Unset attributes inherit the manager's setting (QNAM D2, T4)."""
 
+    __hash__ = object.__hash__  # members are dict keys on every request; Enum's hash is Python code
+
     CUSTOM_VERB = "custom_verb"  # str: the verb of send_custom_request (QNAM CustomVerbAttribute)
     HTTP2_ALLOWED = "http2_allowed"  # bool, default True (D6)
     HTTP2_DIRECT = "http2_direct"  # bool: cleartext HTTP/2 with prior knowledge (D8)

@@ -349,3 +349,15 @@ def test_transport_emits_httpcore_trace_names(anyloop, http_server: HypercornSer
     anyloop.run_until_complete(go())
     assert set(names) >= RELIED_ON | {"connection.dns.started", "connection.dns.complete"}
     assert names.count("connection.connect_tcp.started") == 1  # the reused connection: no connect events
+
+
+def test_fast_response_headers_equal_httpx_headers() -> None:
+    import httpx
+
+    from core.transport.stream import response_headers
+
+    raw = [(b"Content-Type", b"text/plain"), (b"X-Dup", b"1"), (b"x-dup", b"2"), (b"Set-Cookie", b"a=\xe9")]
+    fast, slow = response_headers(raw), httpx.Headers(raw)
+    assert fast.raw == slow.raw and fast.multi_items() == slow.multi_items()
+    assert fast.get_list("X-DUP") == ["1", "2"] and fast["content-type"] == "text/plain"
+    assert httpx.Response(200, headers=fast).headers.raw == raw

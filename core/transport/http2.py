@@ -68,6 +68,146 @@ def _install_huffman_cache() -> None:
 _install_huffman_cache()
 
 
+class _Quiet:
+    """hpack logs every header at debug level; even disabled, that is ~40 logger calls a request."""
+
+    def debug(self, *args: object, **kwargs: object) -> None:
+        pass
+
+
+def _quiet_hpack() -> None:
+    import hpack.hpack
+
+    module: Any = hpack.hpack
+    module.log = _Quiet()
+
+
+_quiet_hpack()
+
+
+class _CachedEncoder:
+    """hpack's Encoder with a memo: a header list encoded again while the dynamic table did not
+    change gives the same bytes (a repeated request's headers are all indexed after the first)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._cache: dict[tuple[Any, ...], bytes] = {}
+        self._adds = 0
+        table = inner.header_table
+        original_add = table.add
+
+        def add(name: bytes, value: bytes) -> Any:
+            self._adds += 1
+            self._cache.clear()
+            return original_add(name, value)
+
+        table.add = add
+
+    @property
+    def header_table_size(self) -> int:
+        return int(self._inner.header_table_size)
+
+    @header_table_size.setter
+    def header_table_size(self, value: int) -> None:
+        self._inner.header_table_size = value
+        self._cache.clear()
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        inner = self._inner
+        if inner.header_table.resized:
+            self._cache.clear()
+            return bytes(inner.encode(headers, huffman))
+        key = tuple(headers)
+        got = self._cache.get(key)
+        if got is not None:
+            return got
+        before = self._adds
+        out = bytes(inner.encode(key, huffman))
+        if self._adds == before and len(self._cache) < 64:
+            self._cache[key] = out
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _CachedDecoder:
+    """hpack's Decoder with a memo of whole header blocks. A block that refers to no dynamic-table
+    entry and changes no table size decodes to the same headers every time; its only side effect,
+    the entries it adds to the dynamic table, is replayed on a hit. Servers resend nearly the same
+    block on every response (only Date changes, once a second)."""
+
+    STATIC_ENTRIES = 61  # RFC 7541 appendix A
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self._cache: dict[bytes, tuple[list[Any], list[tuple[bytes, bytes]]]] = {}
+        self._recording: list[tuple[bytes, bytes]] | None = None
+        self._dynamic = False
+        table = inner.header_table
+        self._add = original_add = table.add
+        original_get = table.get_by_index
+
+        def add(name: bytes, value: bytes) -> Any:
+            if self._recording is not None:
+                self._recording.append((name, value))
+            return original_add(name, value)
+
+        def get_by_index(index: int) -> Any:
+            if index > self.STATIC_ENTRIES:
+                self._dynamic = True
+            return original_get(index)
+
+        table.add = add
+        table.get_by_index = get_by_index
+
+    def decode(self, data: bytes, raw: bool = False) -> Any:
+        inner = self._inner
+        if raw:
+            hit = self._cache.get(data)
+            if hit is not None:
+                headers, adds = hit
+                for name, value in adds:
+                    self._add(name, value)
+                return list(headers)
+        size = inner.header_table.maxsize
+        self._recording, self._dynamic = [], False
+        try:
+            out = inner.decode(data, raw)
+        finally:
+            adds, self._recording = self._recording, None
+        if raw and not self._dynamic and inner.header_table.maxsize == size and len(data) <= 4096:
+            if len(self._cache) >= 256:
+                self._cache.clear()
+            self._cache[bytes(data)] = (list(out), adds)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+        else:  # h2 sets max_allowed_table_size / max_header_list_size from our settings
+            setattr(self._inner, name, value)
+
+
+class _H2State(h2.connection.H2Connection):
+    """h2's connection with our count of open streams: h2 counts them by walking every stream on
+    each new request (O(streams)); we know the count. h2's purge of closed streams still runs every
+    32 requests."""
+
+    courier_open = 0
+    _courier_sends = 0
+
+    @property
+    def open_outbound_streams(self) -> int:
+        self._courier_sends += 1
+        if self._courier_sends % 32 == 0:
+            return self._open_streams(1)
+        return self.courier_open
+
+
 def _protocol_error(message: str) -> CourierError:
     return CourierError(NetworkError.ProtocolFailure, message)
 
@@ -122,7 +262,9 @@ class H2Connection(asyncio.BufferedProtocol):
         cfg = h2.config.H2Configuration(client_side=True, header_encoding=None,
                                         validate_outbound_headers=False, normalize_outbound_headers=False,
                                         validate_inbound_headers=False)
-        self.h2 = h2.connection.H2Connection(config=cfg)
+        self.h2 = _H2State(config=cfg)
+        self.h2.encoder = _CachedEncoder(self.h2.encoder)  # type: ignore[assignment]
+        self.h2.decoder = _CachedDecoder(self.h2.decoder)  # type: ignore[assignment]
         self.h2.local_settings = h2.settings.Settings(client=True, initial_values={
             _S.ENABLE_PUSH: 0, _S.MAX_CONCURRENT_STREAMS: MAX_STREAMS,
             _S.INITIAL_WINDOW_SIZE: STREAM_WINDOW, _S.MAX_HEADER_LIST_SIZE: MAX_HEAD_SIZE})
@@ -370,6 +512,7 @@ class H2Connection(asyncio.BufferedProtocol):
         stream = request.stream
         body: bytes | None = b"".join(stream) if isinstance(stream, httpx.ByteStream) else None
         sid = self.h2.get_next_available_stream_id()
+        self.h2.courier_open = len(self.streams)  # open before this one (h2 adds 1 and checks)
         s = H2Stream(self, sid)
         self.streams[sid] = s
         self.served += 1

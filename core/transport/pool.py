@@ -29,6 +29,7 @@ from core.transport.connect import TlsProvider, open_connection
 from core.transport.http2 import H2Connection
 from core.transport.http11 import H1Connection, Stale
 from core.transport.proxied import Gate, ProxyEndpoint, send_through_pool
+from core.transport.stream import response_headers
 
 HTTP1_CONNECTIONS = 6
 HTTP2_STREAMS = 100
@@ -287,7 +288,7 @@ class Transport:
                     continue
                 raise CourierError(NetworkError.RemoteHostClosedError, "Connection closed") from None
             return httpx.Response(
-                status_code=ex.status, headers=ex.headers, stream=ex.body, request=request,
+                status_code=ex.status, headers=response_headers(ex.headers), stream=ex.body, request=request,
                 extensions={"http_version": ex.version, "reason_phrase": ex.reason, "network_stream": conn.stream},
             )
         raise AssertionError("unreachable")

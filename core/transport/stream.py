@@ -13,6 +13,14 @@ HIGH_WATER = 8 * 1024 * 1024  # stop reading the socket when this much waits for
 LOW_WATER = 2 * 1024 * 1024
 
 
+def response_headers(raw: list[tuple[bytes, bytes]]) -> httpx.Headers:
+    """``httpx.Headers(raw)`` without normalizing each name and value again: they are bytes from
+    our parsers already (httpx is pinned; tests/test_transport.py checks the result is identical)."""
+    headers = httpx.Headers()
+    headers._list = [(name, name.lower(), value) for name, value in raw]
+    return headers
+
+
 class BodyOwner(Protocol):
     def body_pause(self, body: BodyStream) -> None: ...
 
