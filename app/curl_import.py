@@ -481,7 +481,10 @@ def _split_form_params(s: str) -> list[str]:
 
 
 def _append_query(url: str, query: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. "http://[" (found by tests/test_import_fuzz.py)
+        raise CurlParseError(f"invalid URL {url!r}: {exc}") from None
     q = f"{parts.query}&{query}" if parts.query else query
     return urlunsplit((parts.scheme, parts.netloc, parts.path, q, parts.fragment))
 
