@@ -213,3 +213,17 @@ def test_progress_bar_on_a_terminal(api: CollectionStore) -> None:
     assert proc.returncode == 0
     assert b"\r\x1b[K[" in err and b"/6" in err  # the bar redraws in place and counts to 6
     assert "\x1b[" not in out  # the table itself stays clean
+
+
+def test_digest_auth_is_answered_from_the_request(tmp_path: Path, httpbin_server: HypercornServer) -> None:
+    store = CollectionStore.create(tmp_path / "digest", "Digest")
+    store.collection.variables = [Variable("base", httpbin_server.url), Variable("password", secret=True)]
+    store.save_collection()
+    for name, password in (("Right", "{{password}}"), ("Wrong", "nope")):
+        store.new_request("", RequestItem(name, url="{{base}}/digest-auth/auth/user/passwd/MD5",
+                                          auth=Auth("digest", {"username": "user", "password": password})))
+    out = courier(str(store.root), "--no-keyring", env={"COURIER_SECRET_PASSWORD": "passwd"})
+    assert out.returncode == 1
+    rows = [ln for ln in out.stdout.splitlines() if ln.strip()[:1].isdigit()]
+    assert "200" in rows[0] and rows[0].endswith("ok")
+    assert "FAIL  HTTP 401" in rows[1]

@@ -32,6 +32,7 @@ class Prepared:
     follow_redirects: bool | None
     unresolved: set[str] = field(default_factory=set)
     resolver: Resolver | None = None
+    credentials: tuple[str, str] | None = None  # digest: the answer to the server's first question
 
     def to_core(self) -> tuple[Request, CoreBody | None]:
         req = Request(self.url, headers=list(self.headers))
@@ -39,6 +40,9 @@ class Prepared:
             req.transfer_timeout = self.timeout
         if self.follow_redirects is False:
             req.attributes[Attribute.REDIRECT_POLICY] = RedirectPolicy.MANUAL
+        if self.credentials is not None:
+            # the request's own credentials, not ones another request left in the manager's cache
+            req.attributes[Attribute.AUTHENTICATION_REUSE_AUTOMATIC] = False
         return req, self.body
 
 
@@ -64,7 +68,7 @@ def effective_auth(collection: Collection, chain: list[Folder], item: RequestIte
 
 
 def _apply_auth(auth: Auth, resolver: Resolver, headers: list[tuple[str, str]], url: str,
-                for_export: bool = False) -> str:
+                credentials: list[tuple[str, str]]) -> str:
     has = {k.lower() for k, _ in headers}
     p = {k: resolver.substitute(v) for k, v in auth.params.items()}
     if auth.type == "basic" and "authorization" not in has:
@@ -80,9 +84,8 @@ def _apply_auth(auth: Auth, resolver: Resolver, headers: list[tuple[str, str]], 
             url = urlunsplit(parts._replace(query=f"{parts.query}&{pair}" if parts.query else pair))
         elif p["key"].lower() not in has:
             headers.append((p["key"], p.get("value", "")))
-    elif auth.type == "digest" and not for_export:
-        raise PrepareError("digest authentication is saved with the request but not sent yet by this "
-                           "version; use basic or bearer, or an Authorization header")
+    elif auth.type == "digest":
+        credentials.append((p.get("username", ""), p.get("password", "")))  # answered when challenged
     return url
 
 
@@ -150,7 +153,8 @@ def prepare(collection: Collection, item: RequestItem, resolver: Resolver,
     """What ``item`` sends with these variables. ``chain``: its folders, root first (found if None).
 
     ``for_export``: for describing the request (curl, HAR) rather than sending it: files need not
-    exist (no body object is built for them) and digest auth is not refused.
+    exist (no body object is built for them). Digest auth sends nothing up front: ``credentials``
+    answer the server's challenge (``answer_credentials``).
     """
     if chain is None:
         chain = folder_chain(collection, item)
@@ -159,10 +163,11 @@ def prepare(collection: Collection, item: RequestItem, resolver: Resolver,
     url = normalize_url(resolver.substitute(item.url))
     layers = [collection.headers, *(f.headers for f in chain[1:]), item.headers]
     headers = _merge_headers(layers, resolver)
-    url = _apply_auth(effective_auth(collection, chain, item), resolver, headers, url, for_export)
+    credentials: list[tuple[str, str]] = []
+    url = _apply_auth(effective_auth(collection, chain, item), resolver, headers, url, credentials)
     body, preview = _body(item, resolver, base_dir, headers, for_export)
     return Prepared(item, item.method.upper(), url, headers, body, preview, item.timeout, item.follow_redirects,
-                    set(resolver.unresolved), resolver)
+                    set(resolver.unresolved), resolver, credentials[0] if credentials else None)
 
 
 def folder_chain(collection: Collection, item: RequestItem) -> list[Folder]:
@@ -170,3 +175,21 @@ def folder_chain(collection: Collection, item: RequestItem) -> list[Folder]:
         if candidate is item or (item.path and candidate.path == item.path):
             return chain
     return [collection.root]
+
+
+def answer_credentials(question: object) -> None:
+    """A ``core`` question listener for headless runs: a server's authentication question is
+    answered with the request's own digest credentials (``reply.extra["credentials"]``), any other
+    question is refused."""
+    from core.auth import AuthenticationQuestion
+
+    reply = getattr(question, "reply", None)
+    creds = reply.extra.get("credentials") if reply is not None else None
+    answer = getattr(question, "answer", None)
+    if answer is None:
+        return
+    if isinstance(question, AuthenticationQuestion) and creds is not None:
+        reply.extra.pop("credentials", None)  # once: wrong credentials end with the 401
+        answer(creds)
+    else:
+        answer(None)
