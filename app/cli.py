@@ -316,7 +316,7 @@ def run_command(args: argparse.Namespace, out: TextIO | None = None, err: TextIO
     return 1 if failed or problems else 0
 
 
-COMMANDS = ("run", "import", "export")
+COMMANDS = ("run", "import", "export", "secret")
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -325,6 +325,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
 
     add_parser(sub)
     cli_transfer.add_parsers(sub)
+    cli_transfer.add_secret_parser(sub)
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -334,6 +335,8 @@ def dispatch(args: argparse.Namespace) -> int:
         return cli_transfer.import_command(args, sys.stdout, sys.stderr)
     if args.command == "export":
         return cli_transfer.export_command(args, sys.stdout, sys.stderr)
+    if args.command == "secret":
+        return cli_transfer.secret_command(args, sys.stdout, sys.stderr)
     return run_command(args)
 
 

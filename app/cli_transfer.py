@@ -104,3 +104,62 @@ def export_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     else:
         out.write(text)
     return 1 if problems else 0
+
+
+def add_secret_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("secret", help="set, delete or list the values of a collection's secret variables",
+                       description="Secret values live in the system keyring, never in the collection's files. "
+                                   "'set' reads the value from a prompt (or standard input when piped).")
+    p.add_argument("action", choices=["set", "delete", "list"])
+    p.add_argument("path", metavar="PATH", help="the collection folder (or anything inside it)")
+    p.add_argument("name", nargs="?", metavar="NAME", help="the secret variable")
+    p.add_argument("--env", metavar="NAME", help="the environment's secret (default: the collection's)")
+
+
+def secret_command(args: argparse.Namespace, out: TextIO, err: TextIO,
+                   store: SecretStore | None = None) -> int:
+    from app.cli import find_root
+    from app.collections.secrets import COLLECTION_SCOPE, SecretsUnavailable, env_scope, secret_key
+
+    root, _sub = find_root(Path(args.path))
+    col, _problems = load_collection(root)
+    if not col.id:
+        err.write(f"courier secret: {root} has no collection.toml with an id; create the collection first\n")
+        return 2
+    env = None
+    if args.env:
+        env = col.environment(args.env)
+        if env is None:
+            err.write(f"courier secret: no environment {args.env!r} in {root}\n")
+            return 2
+    declared = [v.name for v in (env.variables if env else col.variables) if v.secret]
+    scope = env_scope(env.name) if env else COLLECTION_SCOPE
+    keyring = store or KeyringSecrets()
+    where = f"environment {env.name!r}" if env else "the collection"
+    try:
+        if args.action == "list":
+            for name in declared:
+                state = "set" if keyring.get(secret_key(col.id, scope, name)) is not None else "not set"
+                out.write(f"{name}\t{state}\n")
+            return 0
+        if not args.name or args.name not in declared:
+            names = ", ".join(declared) or "none"
+            err.write(f"courier secret: {args.name!r} is not a secret variable of {where} (secret: {names})\n")
+            return 2
+        key = secret_key(col.id, scope, args.name)
+        if args.action == "delete":
+            keyring.delete(key)
+            out.write(f"deleted {args.name} of {where}\n")
+            return 0
+        if sys.stdin.isatty():
+            import getpass
+
+            value = getpass.getpass(f"value of {args.name} ({where}): ")
+        else:
+            value = sys.stdin.read().rstrip("\r\n")
+        keyring.set(key, value)
+        out.write(f"stored {args.name} of {where} in the keyring\n")
+        return 0
+    except SecretsUnavailable as exc:
+        err.write(f"courier secret: {exc}\n")
+        return 1

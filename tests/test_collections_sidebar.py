@@ -175,3 +175,42 @@ def test_saving_a_request_from_the_composer(qtbot: Any, sidebar: CollectionSideb
 def test_an_error_is_shown_not_raised(qtbot: Any, sidebar: CollectionSidebar) -> None:
     changed(qtbot, sidebar, lambda: sidebar.move(["users"], "users", 0))
     assert "into itself" in sidebar.last_error and not sidebar.problem_label.isHidden()
+
+
+def test_secret_values_are_entered_in_a_dialog_and_never_written_to_files(
+        qtbot: Any, sidebar: CollectionSidebar, collection: CollectionStore) -> None:
+    from keyring.backends.fail import Keyring as FailKeyring
+
+    from app.collections import KeyringSecrets, MemorySecrets
+    from app.collections.secrets import COLLECTION_SCOPE, env_scope, secret_key
+
+    collection.reload()
+    collection.collection.variables = [Variable("token", secret=True)]
+    collection.save_collection()
+    prod = collection.collection.environment("prod")
+    assert prod is not None
+    prod.variables.append(Variable("password", secret=True))
+    with qtbot.waitSignal(sidebar.loaded, timeout=10000):
+        collection.save_environment(prod)
+    qtbot.waitUntil(lambda: sidebar.collection is not None and sidebar.collection.variables != [], timeout=10000)
+    sidebar.secrets = MemorySecrets()
+    sidebar.set_environment("prod")
+    dialog = sidebar.secrets_dialog()
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    cid = collection.collection.id
+    token_key, pw_key = secret_key(cid, COLLECTION_SCOPE, "token"), secret_key(cid, env_scope("prod"), "password")
+    assert list(dialog.fields) == [token_key, pw_key]  # type: ignore[attr-defined]
+    assert dialog.states[token_key].text() == "not set"  # type: ignore[attr-defined]
+    dialog.fields[token_key].setText("dlg-secret-123")  # type: ignore[attr-defined]
+    assert dialog.save()  # type: ignore[attr-defined]
+    assert sidebar.secrets.get(token_key) == "dlg-secret-123"
+    assert sidebar.resolver().substitute("{{token}}") == "dlg-secret-123"
+    for path in collection.root.rglob("*"):
+        assert not path.is_file() or b"dlg-secret-123" not in path.read_bytes()
+    sidebar.secrets = KeyringSecrets(backend=FailKeyring())
+    broken = sidebar.secrets_dialog()
+    qtbot.addWidget(broken)
+    broken.fields[token_key].setText("x")  # type: ignore[union-attr]
+    assert not broken.save()  # type: ignore[union-attr]
+    assert "keyring is not available" in broken.message.text()  # type: ignore[union-attr]

@@ -23,6 +23,7 @@ from app.collections import (
     RequestItem,
     Variable,
 )
+from tests.secret_service import SecretService, secret_service_env  # noqa: F401  (fixture)
 from tests.servers import HypercornServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -227,3 +228,32 @@ def test_digest_auth_is_answered_from_the_request(tmp_path: Path, httpbin_server
     rows = [ln for ln in out.stdout.splitlines() if ln.strip()[:1].isdigit()]
     assert "200" in rows[0] and rows[0].endswith("ok")
     assert "FAIL  HTTP 401" in rows[1]
+
+
+def test_secret_values_set_from_the_command_line_are_used_by_the_run(
+        api: CollectionStore, http_server: HypercornServer, secret_service_env: SecretService) -> None:  # noqa: F811
+    api.reload()
+    api.collection.variables.append(Variable("token", secret=True))
+    api.collection.auth = Auth("bearer", {"token": "{{token}}"})
+    api.save_collection()
+    env = dict(secret_service_env.env, PYTHONPATH=str(REPO))
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, input=stdin,
+                              timeout=60, env=env)
+
+    assert run("secret", "list", str(api.root)).stdout == "token\tnot set\n"
+    bad = run("secret", "set", str(api.root), "base", stdin="x")
+    assert bad.returncode == 2 and "not a secret variable" in bad.stderr
+    assert run("secret", "set", str(api.root), "token", stdin="kr-run-7731\n").returncode == 0
+    assert run("secret", "list", str(api.root)).stdout == "token\tset\n"
+    before = len(http_server.seen.requests)
+    out = run("run", str(api.root))
+    assert out.returncode == 0, out.stdout + out.stderr
+    auth = {dict((k.lower(), v) for k, v in r["headers"]).get("authorization")
+            for r in http_server.seen.requests[before:]}
+    assert auth == {"Bearer kr-run-7731"}
+    for path in api.root.rglob("*"):
+        assert not path.is_file() or b"kr-run-7731" not in path.read_bytes()
+    assert run("secret", "delete", str(api.root), "token").returncode == 0
+    assert run("secret", "list", str(api.root)).stdout == "token\tnot set\n"

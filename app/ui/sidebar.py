@@ -30,6 +30,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -418,6 +419,20 @@ class CollectionSidebar(QWidget):
         item = spec_to_item(spec, title, col, chain, self.store.root if self.store else None)
         self.save_request(item, target)
 
+    def secrets_dialog(self) -> QDialog | None:
+        """The dialog for the secret values of the collection and the chosen environment."""
+        if self.collection is None:
+            return None
+        from app.ui.secrets_dialog import SecretsDialog
+
+        env = self.collection.environment(self._environment) if self._environment else None
+        return SecretsDialog(self.collection, env, self.secrets, self)
+
+    def edit_secrets(self) -> None:
+        dialog = self.secrets_dialog()
+        if dialog is not None:
+            dialog.exec()
+
     def _ask(self, question: str) -> bool:
         answer = QMessageBox.question(self, "Courier", question,
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -433,6 +448,8 @@ class CollectionSidebar(QWidget):
         else:
             self.view.setCurrentIndex(QModelIndex())
         menu = QMenu(self)
+        menu.addAction("Secret values…", self.edit_secrets)
+        menu.addSeparator()
         menu.addAction("New request", lambda: self.new_request())
         menu.addAction("New folder", lambda: self.new_folder())
         if idx.isValid():
