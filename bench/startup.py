@@ -1,4 +1,5 @@
-"""Start-up: Courier's main window versus a bare PySide6 window, measured in the same run.
+"""Start-up: Courier's main window versus a bare PySide6 window, measured in the same run
+(plus, for reference, a bare window holding one line edit and one button: the price of text).
 
 Each sample is a fresh interpreter: the time from spawning it to the first paint of its main
 window, then the resident memory after one idle second. Courier starts through its real entry
@@ -35,7 +36,7 @@ class FirstPaint(QObject):
     def eventFilter(self, obj, event):
         if not self.done and event.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
             self.done = True
-            print("painted", flush=True)
+            print(f"painted {rss_mb():.1f}", flush=True)
             QTimer.singleShot(1000, lambda: (print(f"rss {rss_mb():.1f}", flush=True), QApplication.quit()))
         return False
 
@@ -45,6 +46,12 @@ app.installEventFilter(probe)
 if sys.argv[1] == "bare":
     w = QMainWindow(); w.setWindowTitle("bare"); w.resize(1280, 800); w.show()
     app.exec()
+elif sys.argv[1] == "text":  # a bare window with one line edit and one button: the price of text
+    from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QWidget
+    w = QMainWindow(); c = QWidget(); lay = QHBoxLayout(c)
+    lay.addWidget(QLineEdit("https://example.org/")); lay.addWidget(QPushButton("Send"))
+    w.setCentralWidget(c); w.resize(1280, 800); w.show()
+    app.exec()
 else:
     from app.main import main
     main([])
@@ -52,16 +59,17 @@ print("modules", " ".join(m for m in ("pyqtgraph", "numpy", "httpx", "keyring") 
 """
 
 
-def sample(kind: str, env: dict[str, str]) -> tuple[float, float, str]:
+def sample(kind: str, env: dict[str, str]) -> tuple[float, float, str, float]:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", CHILD, kind], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     assert proc.stdout is not None
-    painted = rss = 0.0
+    painted = rss = rss_painted = 0.0
     modules = ""
     for line in proc.stdout:
         if line.startswith("painted") and not painted:
             painted = time.perf_counter() - t0
+            rss_painted = float(line.split()[1])
         elif line.startswith("rss "):
             rss = float(line.split()[1])
         elif line.startswith("modules"):
@@ -69,7 +77,7 @@ def sample(kind: str, env: dict[str, str]) -> tuple[float, float, str]:
     proc.wait(60)
     if not painted:
         raise RuntimeError(f"{kind}: no window painted; stderr:\n{proc.stderr.read() if proc.stderr else ''}")
-    return painted, rss, modules
+    return painted, rss, modules, rss_painted
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,11 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     data = tempfile.mkdtemp(prefix="courier-startup-")
     env = {**os.environ, "QT_QPA_PLATFORM": args.platform, "PYTHONPATH": root, "COURIER_DATA_DIR": data}
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed app has its bytecode: let the warm-up write it
-    results: dict[str, list[tuple[float, float, str]]] = {"bare": [], "courier": []}
+    results: dict[str, list[tuple[float, float, str, float]]] = {"bare": [], "text": [], "courier": []}
     sample("bare", env)  # warm the disk cache for both
     sample("courier", env)
     for _ in range(args.runs):
-        for kind in ("bare", "courier"):
+        for kind in ("bare", "text", "courier"):
             results[kind].append(sample(kind, env))
     print(f"Python {sys.version.split()[0]}, QPA {args.platform}, {args.runs} runs each, "
           f"load {os.getloadavg()[0]:.2f}")
@@ -93,9 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     for kind, rows in results.items():
         t = statistics.median(r[0] for r in rows)
         m = statistics.median(r[1] for r in rows)
+        mp = statistics.median(r[3] for r in rows)
         med[kind] = (t, m)
         print(f"  {kind:8s} first paint {t * 1000:6.0f} ms (min {min(r[0] for r in rows) * 1000:.0f}), "
-              f"idle RSS {m:5.1f} MB   modules: {rows[-1][2] or '-'}")
+              f"RSS at first paint {mp:5.1f} MB, idle RSS {m:5.1f} MB   modules: {rows[-1][2] or '-'}")
     ratio = med["courier"][0] / med["bare"][0]
     print(f"  start ratio courier/bare {ratio:.2f} (target ≤ 1.5); idle RSS {med['courier'][1]:.1f} MB "
           f"(target ≤ 100)")
