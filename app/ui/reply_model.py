@@ -177,7 +177,7 @@ class ReplyListModel(QAbstractTableModel):
             row = self.store.add(reply) if reply is not None else self.store.add_placeholder()
             assert row == len(self._method), "store and model rows out of step"
             self._append(values, spec)
-            if reply is not None and not reply.is_finished:
+            if reply is not None and values[13] < 0:  # judged from the values read, not the live reply
                 self._running[row] = reply
         new = list(range(first, last + 1))
         for row in new:
