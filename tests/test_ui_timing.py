@@ -53,6 +53,8 @@ def test_phase_bar_shows_a_reused_connection_as_reused(qtbot, window: MainWindow
     hop = reply.core.timings.hops[-1]
     assert hop.connection.reused
     qtbot.waitUntil(lambda: window.details.reply is reply.core, timeout=5000)
+    # The GUI learns of the end a moment after the network thread: wait for the view to show it.
+    qtbot.waitUntil(lambda: "Total" in window.details.timing.numbers.text(), timeout=5000)
     text = window.details.timing.numbers.text()
     assert "reused connection" in text and "Waiting (TTFB)" in text and "Total" in text
     bars = window.details.timing.bars.rows
@@ -134,6 +136,7 @@ def test_tls_tab_shows_the_certificate_chain(qtbot, window: MainWindow, https_se
     assert reply is not None
     qtbot.waitUntil(lambda: reply.core.is_finished, timeout=15_000)
     qtbot.waitUntil(lambda: window.details.reply is reply.core, timeout=5000)
+    qtbot.waitUntil(lambda: "Version:" in window.details.tls.toPlainText(), timeout=5000)
     text = window.details.tls.toPlainText()
     print("\n" + text)
     assert "Version: TLSv1." in text
