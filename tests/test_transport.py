@@ -361,3 +361,23 @@ def test_fast_response_headers_equal_httpx_headers() -> None:
     assert fast.raw == slow.raw and fast.multi_items() == slow.multi_items()
     assert fast.get_list("X-DUP") == ["1", "2"] and fast["content-type"] == "text/plain"
     assert httpx.Response(200, headers=fast).headers.raw == raw
+
+
+def test_idle_connections_expire(anyloop, http_server: HypercornServer, monkeypatch) -> None:
+    import core.transport.pool as pool
+
+    monkeypatch.setattr(pool, "KEEPALIVE_EXPIRY", 0.3)  # QNAM D20: 120 s
+
+    async def go(m: NetworkManager) -> None:
+        for attrs in ({}, {Attribute.HTTP2_DIRECT: True}):
+            r = await m.get(Request(http_server.url + "/echo", attributes=dict(attrs))).wait()
+            assert r.error is NetworkError.NoError
+        assert m.transport.connection_count() == 2
+        deadline = time.monotonic() + 5
+        while m.transport.connection_count() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert m.transport.connection_count() == 0
+        r = await m.get(http_server.url + "/echo").wait()
+        assert r.error is NetworkError.NoError and not r.timings.hops[0].connection.reused
+
+    run(anyloop, go)

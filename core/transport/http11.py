@@ -5,6 +5,10 @@ header limits, W16); bodies framed by Content-Length are counted without copying
 go through llhttp, bodies without framing end at EOF. The connection goes back to its pool as
 soon as the response is complete and the request fully sent, even before the consumer has read
 the body (the body waits in its own ``BodyStream``).
+
+Trace events (httpcore's names) are the ones core's timings use: ``http11.send_request_headers.started``,
+``http11.send_request_body.complete``, ``http11.receive_response_headers.complete`` (httpcore emits
+more; each one is an awaited call per request, so we leave out those nobody reads).
 """
 
 from __future__ import annotations
@@ -401,14 +405,8 @@ class H1Connection(asyncio.BufferedProtocol):
                     parts.append(data)
                 transport.write(b"".join(parts))
                 ex.request_done = True
-                if trace is not None:
-                    await trace("http11.send_request_headers.complete", {"request": request})
-                    await trace("http11.send_request_body.started", {"request": request})
             else:
                 transport.write(b"".join(parts))
-                if trace is not None:
-                    await trace("http11.send_request_headers.complete", {"request": request})
-                    await trace("http11.send_request_body.started", {"request": request})
                 assert isinstance(stream, httpx.AsyncByteStream)
                 async for chunk in stream:
                     if self.closed or ex.head.done():
@@ -427,7 +425,6 @@ class H1Connection(asyncio.BufferedProtocol):
                     ex.request_done = True
             if trace is not None:
                 await trace("http11.send_request_body.complete", {"request": request})
-                await trace("http11.receive_response_headers.started", {"request": request})
             await ex.head
         except BaseException:
             if self._ex is ex:

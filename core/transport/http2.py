@@ -522,9 +522,6 @@ class H2Connection(asyncio.BufferedProtocol):
             except h2.exceptions.ProtocolError as exc:
                 raise _protocol_error(f"HTTP/2 protocol error: {exc}") from exc
             self._flush_soon()
-            if trace is not None:
-                await trace("http2.send_request_headers.complete", {"request": request, "stream_id": sid})
-                await trace("http2.send_request_body.started", {"request": request, "stream_id": sid})
             if body != b"":
                 if body is not None:
                     await self._send_data(s, body)
@@ -543,7 +540,6 @@ class H2Connection(asyncio.BufferedProtocol):
                 self._release(s)
             if trace is not None:
                 await trace("http2.send_request_body.complete", {"request": request, "stream_id": sid})
-                await trace("http2.receive_response_headers.started", {"request": request, "stream_id": sid})
             await s.head
         except BaseException:
             if not s.head.done() or s.head.cancelled():

@@ -76,6 +76,7 @@ class Origin:
         self.h2conn: H2Connection | None = None
         self.opening = 0
         self.waiters: deque[asyncio.Future[_Grant]] = deque()
+        self._sweep: asyncio.TimerHandle | None = None
         self.h2_possible = key.http2 and (key.scheme == "https" or key.http2_direct)
         self.mode = "h2" if key.http2_direct and key.scheme != "https" else ("unknown" if self.h2_possible else "h1")
 
@@ -188,6 +189,21 @@ class Origin:
         if isinstance(conn, H1Connection) and conn.is_usable():
             self.idle.append(conn)
         self._grant()
+        if self._sweep is None and (self.idle or (self.h2conn is not None and self.h2conn.active == 0)):
+            self._sweep = self.loop.call_later(KEEPALIVE_EXPIRY, self._sweep_idle)
+
+    def _sweep_idle(self) -> None:
+        """Close connections idle for KEEPALIVE_EXPIRY (QNAM D20: 120 s)."""
+        self._sweep = None
+        now = self.loop.time()
+        for c in list(self.idle):
+            if now - c.idle_since >= KEEPALIVE_EXPIRY:
+                c.close()
+        h2c = self.h2conn
+        if h2c is not None and h2c.active == 0 and now - h2c.idle_since >= KEEPALIVE_EXPIRY:
+            h2c.close()
+        if self.idle or self.h2conn is not None:
+            self._sweep = self.loop.call_later(KEEPALIVE_EXPIRY / 4, self._sweep_idle)
 
     def lost(self, conn: Any) -> None:
         self.conns.discard(conn)
@@ -213,6 +229,9 @@ class Origin:
             waiters.popleft().set_result(got)
 
     async def aclose(self) -> None:
+        if self._sweep is not None:
+            self._sweep.cancel()
+            self._sweep = None
         for c in list(self.conns):
             c.close()
         self.idle.clear()
