@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import socket
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from typing import Any
 
 import httpcore
@@ -62,6 +62,37 @@ async def resolve(host: str, port: int, trace: TraceFn | None) -> list[tuple[Any
     return infos
 
 
+async def detached[T](coro: Coroutine[Any, Any, T]) -> T:
+    """Await ``coro`` in an empty context.
+
+    A transport keeps the context it was created in for its whole life (uvloop's transport,
+    asyncio's reader handle), and the requesting task's context holds its reply (``current_reply``)
+    and tracer: a kept-alive connection would keep the reply that opened it, body and temp file
+    included, until the connection closes (tests/test_load.py counts them).
+    """
+    task = asyncio.get_running_loop().create_task(coro, context=contextvars.Context())
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if task.done() and not task.cancelled() and task.exception() is None:
+            _discard(task.result())  # connected just as the request was cancelled: close it
+        raise
+
+
+def _discard(result: Any) -> None:
+    conn = result[0] if isinstance(result, tuple) else result
+    if hasattr(conn, "aclose"):
+        asyncio.get_running_loop().create_task(conn.aclose())  # an httpcore stream
+    elif hasattr(conn, "close"):
+        conn.close()
+
+
+def resume_reading(transport: asyncio.BaseTransport) -> None:
+    """``transport.resume_reading()`` outside the caller's context (asyncio's selector transports
+    make a new reader handle, which keeps the context it was made in; see ``detached``)."""
+    contextvars.Context().run(transport.resume_reading)  # type: ignore[attr-defined]
+
+
 class TimedDNSBackend(httpcore.AsyncNetworkBackend):
     """An httpcore network backend with timed DNS, for httpcore-based pools (proxies)."""
 
@@ -80,12 +111,12 @@ class TimedDNSBackend(httpcore.AsyncNetworkBackend):
         address = str(infos[0][4][0])
         opts = list(socket_options or [])
         opts.append((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1))
-        return await self._inner.connect_tcp(address, port, timeout, local_address, opts)
+        return await detached(self._inner.connect_tcp(address, port, timeout, local_address, opts))
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        return await self._inner.connect_unix_socket(path, timeout, socket_options)
+        return await detached(self._inner.connect_unix_socket(path, timeout, socket_options))
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

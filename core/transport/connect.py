@@ -11,7 +11,7 @@ import socket
 import ssl
 from typing import TYPE_CHECKING, Any, Protocol
 
-from core.transport.backend import NetStream, TraceFn, resolve
+from core.transport.backend import NetStream, TraceFn, detached, resolve
 
 if TYPE_CHECKING:
     from core.transport.pool import OriginKey
@@ -70,7 +70,7 @@ async def _tcp(host: str, port: int, trace: TraceFn | None) -> tuple[asyncio.Tra
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             await loop.sock_connect(sock, addr)
-            transport, ph = await loop.create_connection(Placeholder, sock=sock)
+            transport, ph = await detached(loop.create_connection(Placeholder, sock=sock))
         except OSError as exc:
             sock.close()
             last = exc
@@ -90,7 +90,7 @@ async def _unix(path: str, trace: TraceFn | None) -> tuple[asyncio.Transport, Pl
     if trace is not None:
         await trace("connection.connect_unix_socket.started", {"path": path, "timeout": None,
                                                               "socket_options": None})
-    transport, ph = await loop.create_unix_connection(Placeholder, path)
+    transport, ph = await detached(loop.create_unix_connection(Placeholder, path))
     if trace is not None:
         await trace("connection.connect_unix_socket.complete", {"return_value": NetStream(transport)})
     return transport, ph
@@ -114,7 +114,7 @@ async def open_connection(
             await trace("connection.start_tls.started", {"ssl_context": ssl_context,
                                                          "server_hostname": server_hostname, "timeout": None})
         loop = asyncio.get_running_loop()
-        tls = await loop.start_tls(transport, ph, ssl_context, server_hostname=server_hostname)
+        tls = await detached(loop.start_tls(transport, ph, ssl_context, server_hostname=server_hostname))
         if tls is None:  # pragma: no cover - only when the transport closed under us
             raise ConnectionResetError("Connection closed during the TLS handshake")
         transport = tls

@@ -22,7 +22,7 @@ import httpx
 
 from core.errors import CourierError, NetworkError
 from core.tls.errors import describe_ssl_error
-from core.transport.backend import NetStream, TraceFn
+from core.transport.backend import NetStream, TraceFn, resume_reading
 from core.transport.stream import BodyStream
 
 MAX_FIELDS = 100  # QNAM W16
@@ -203,7 +203,7 @@ class H1Connection(asyncio.BufferedProtocol):
     def body_resume(self, body: BodyStream) -> None:
         if self._read_paused and self.transport is not None and not self.closed:
             self._read_paused = False
-            self.transport.resume_reading()
+            resume_reading(self.transport)
 
     def body_consumed(self, body: BodyStream, size: int) -> None:
         pass
@@ -329,7 +329,7 @@ class H1Connection(asyncio.BufferedProtocol):
         self._state = _IDLE
         if self._read_paused and self.transport is not None:
             self._read_paused = False
-            self.transport.resume_reading()
+            resume_reading(self.transport)
         ex.body.finish()
         if not ex.request_done:
             self.keep_alive = False  # answered before the request was sent: never reuse
