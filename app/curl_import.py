@@ -10,6 +10,7 @@ object only; nothing here writes anything anywhere.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus, urlsplit, urlunsplit
@@ -85,6 +86,11 @@ _IGNORED_FLAGS = {
 _SHORT_WITH_ARG = set("XHdFuAebmxTowDcCKrEYy")
 
 
+_PLAIN_RUN = re.compile(r"[^ \t\r\n\\'\"$]+")  # characters with no meaning to the shell
+_DQ_RUN = re.compile(r'[^"\\]+')
+_ANSI_RUN = re.compile(r"[^'\\]+")
+
+
 def tokenize(text: str) -> list[str]:
     """Split a shell command line like bash would (no expansion), plus cmd's ``^`` continuations."""
     s = text.strip()
@@ -138,13 +144,23 @@ def tokenize(text: str) -> list[str]:
                         cur.append(s[i + 1])
                     i += 2
                     continue
+                run = _DQ_RUN.match(s, i)  # a run of plain characters at once: a 5 MB paste stays fast
+                if run is not None:
+                    cur.append(run.group())
+                    i = run.end()
+                    continue
                 cur.append(d)
                 i += 1
             have = True
         else:
-            cur.append(c)
+            run = _PLAIN_RUN.match(s, i)
+            if run is not None:
+                cur.append(run.group())
+                i = run.end()
+            else:
+                cur.append(c)
+                i += 1
             have = True
-            i += 1
     if have:
         out.append("".join(cur))
     return out
@@ -190,8 +206,13 @@ def _ansi_c(s: str, i: int) -> tuple[str, int]:
                 out.append("\\" + e)
                 i += 2
         else:
-            out.append(c)
-            i += 1
+            run = _ANSI_RUN.match(s, i)
+            if run is not None:
+                out.append(run.group())
+                i = run.end()
+            else:
+                out.append(c)
+                i += 1
     raise CurlParseError("unterminated $'…' string")
 
 

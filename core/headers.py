@@ -49,12 +49,17 @@ def validate(headers: list[tuple[str, str]]) -> None:
         if any(c in v for c in "\r\n\0"):
             raise CourierError(NetworkError.ProtocolInvalidOperationError,
                                f"Invalid value for header {k!r}: it contains CR, LF or NUL")
-        try:
-            v.encode("latin-1")
-        except UnicodeEncodeError:
+        if not v.isascii():  # httpx encodes header values as ASCII
             raise CourierError(NetworkError.ProtocolInvalidOperationError,
-                               f"Invalid value for header {k!r}: only Latin-1 text can be sent; "
-                               "percent-encode or base64 it") from None
+                               f"Invalid value for header {k!r}: only ASCII text can be sent; "
+                               "percent-encode or base64 it")
+
+
+def validate_method(method: str) -> None:
+    """Refuse a (custom) verb that is not a token: a space, CR or LF in it would forge the request line."""
+    if not _TOKEN.match(method):
+        raise CourierError(NetworkError.ProtocolInvalidOperationError,
+                           f"Invalid method {method[:40]!r}: a method must be a token (RFC 9110 §9.1)")
 
 
 def build(

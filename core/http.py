@@ -40,6 +40,11 @@ REDIRECT_BODY_DRAIN = 64 * 1024  # read (and drop) a 3xx body up to this size to
 _Manager = Any  # core.manager.NetworkManager (import cycle)
 
 
+def shown(text: str, limit: int = 200) -> str:
+    """``text`` cut to a length a status line can show (a pasted URL may be megabytes long)."""
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
 class Target:
     """A parsed URL as the exchange needs it."""
 
@@ -48,12 +53,13 @@ class Target:
             parts = urlsplit(url)
             port = parts.port
         except ValueError as exc:
-            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {url!r}: {exc}") from exc
+            raise CourierError(NetworkError.ProtocolUnknownError,
+                               f"Invalid URL {shown(url)!r}: {shown(str(exc))}") from exc
         self.url = url
         self.scheme = parts.scheme.lower()
         host = parts.hostname or ""
         if not host and self.scheme in ("http", "https"):
-            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {url!r}: no host")
+            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {shown(url)!r}: no host")
         self.host = host
         self.explicit_port = port
         self.port = port or (443 if self.scheme == "https" else 80)
@@ -88,8 +94,10 @@ class Target:
         query = f"?{self.query}" if self.query else ""
         try:
             return _parse_wire_url(f"{scheme}://{host}{port}{self.path}{query}")
-        except httpx.InvalidURL as exc:
-            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {self.url!r}: {exc}") from exc
+        except (httpx.InvalidURL, UnicodeError) as exc:  # e.g. a lone surrogate pasted into the query
+            why = "it holds characters that are not valid Unicode" if isinstance(exc, UnicodeError) else str(exc)
+            raise CourierError(NetworkError.ProtocolUnknownError, f"Invalid URL {shown(self.url)!r}: {shown(why)}") \
+                from exc
 
 
 @functools.lru_cache(maxsize=512)
@@ -225,9 +233,10 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
     method = reply.method
     target = Target(reply.url)
     app_headers = list(req.headers)
-    hdrs.validate(app_headers)
     if req.bearer_token and not req.has_header("Authorization"):
         app_headers.append(("Authorization", f"Bearer {req.bearer_token}"))
+    hdrs.validate_method(method)
+    hdrs.validate(app_headers)  # the bearer token too: a CR/LF in it must not split the request
     auto_decompress = not req.has_header("Accept-Encoding")  # E3
     policy: RedirectPolicy = req.attribute(Attribute.REDIRECT_POLICY, manager.redirect_policy)
     redirector = Redirector(manager, reply, policy, req.maximum_redirects,

@@ -187,8 +187,8 @@ class NetworkManager:
     async def _run(self, reply: Reply, body: Body | None) -> None:
         try:
             scheme = urlsplit(reply.url).scheme.lower() if ":" in reply.url else ""
-        except ValueError:
-            scheme = ""
+        except ValueError:  # e.g. "http://[zz::1]/": the exchange says what is wrong with it
+            scheme = reply.url.split(":", 1)[0].lower()
         try:
             if scheme not in self.supported_schemes():
                 raise CourierError(NetworkError.ProtocolUnknownError, f'Protocol "{scheme}" is unknown')

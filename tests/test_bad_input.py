@@ -8,6 +8,7 @@ import socket
 import pytest
 
 from core import NetworkError, NetworkManager, Request
+from tests.robust_results import record
 from tests.servers import RawServer, read_request
 
 
@@ -92,3 +93,85 @@ def test_garbage_status_line_fails_once_clearly(loop) -> None:
         assert srv.accepted == 1
     finally:
         srv.close()
+
+
+# -- more malformed URLs, verbs and header values (issue 9, "Bad input") ----------------------------
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:65536/", "http://127.0.0.1:99999999999999999999/", "http://127.0.0.1:-1/",
+    "http://[::1]:80:80/", "http://[zz::1]/", "http://exa\x00mple.invalid/", "http://\u2603.invalid/",
+    "http:///x", "http:x", "http://user@:80/", "http://127.0.0.1:1/?\udcff",
+    "http://" + "a" * 300 + ".invalid/", "http://a..b/", "http://127.0.0.1:1/" + "x" * 1_000_000,
+])
+def test_more_malformed_urls_fail_clearly_and_briefly(loop, url: str) -> None:
+    r = go(loop, url)
+    record("Bad input", f"malformed URL {url[:40]!r}{'…' if len(url) > 40 else ''}",
+           "ProtocolUnknownError or HostNotFoundError, a short message, nothing sent",
+           f"{r.error.name}: {r.error_string[:70]}")
+    assert r.error in (NetworkError.ProtocolUnknownError, NetworkError.HostNotFoundError), (url[:80], r.error)
+    assert r.error_string and "codec" not in r.error_string and "Protocol \"\"" not in r.error_string
+    assert len(r.error_string) < 500  # a pasted megabyte never ends up in a status line
+
+
+@pytest.mark.parametrize("url,path", [
+    ("/a\r\nX-Injected: 1", b"/aX-Injected:%201"),  # CR/LF/tab are stripped from URLs as browsers do
+    ("/a b", b"/a%20b"), ("/caf\u00e9?q=\u2603", b"/caf%C3%A9?q=%E2%98%83"),
+])
+def test_urls_never_split_the_request_line(loop, url: str, path: bytes) -> None:
+    got: list[bytes] = []
+
+    def handler(conn: socket.socket) -> None:
+        got.append(read_request(conn))
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    srv = RawServer(handler)
+    try:
+        r = go(loop, srv.url + url)
+    finally:
+        srv.close()
+    assert r.error is NetworkError.NoError
+    assert got[0].split(b"\r\n")[0] == b"GET " + path + b" HTTP/1.1"
+    assert not any(line.lower().startswith(b"x-injected") for line in got[0].split(b"\r\n"))
+
+
+@pytest.mark.parametrize("verb", ["FOO\r\nX-Injected: 1", "GET /evil HTTP/1.1\r\n", "BAD VERB", "caf\u00e9"])
+def test_a_custom_verb_that_is_not_a_token_is_refused(loop, verb: str) -> None:
+    accepted: list[bytes] = []
+
+    def handler(conn: socket.socket) -> None:
+        accepted.append(read_request(conn))
+
+    srv = RawServer(handler)
+    try:
+        r = go(loop, srv.url + "/", verb)
+    finally:
+        srv.close()
+    record("Bad input", f"custom verb {verb!r}", "ProtocolInvalidOperationError before sending",
+           f"{r.error.name}: {r.error_string[:60]}; {len(accepted)} requests reached the server")
+    assert r.error is NetworkError.ProtocolInvalidOperationError and "method" in r.error_string
+    assert accepted == []
+
+
+@pytest.mark.parametrize("headers,token", [
+    ([], "abc\r\nX-Injected: 1"), ([], "t\u2603"), ([("", "v")], None), ([("X:Y", "v")], None),
+    ([("X-A", "v\x00")], None), ([("\u00dcber", "v")], None), ([("X-Latin", "caf\u00e9")], None),
+    ([("Host", "evil\r\nX: 1")], None),
+])
+def test_headers_and_bearer_tokens_are_checked_before_sending(loop, headers: list[tuple[str, str]],
+                                                             token: str | None) -> None:
+    accepted: list[bytes] = []
+
+    def handler(conn: socket.socket) -> None:
+        accepted.append(read_request(conn))
+
+    srv = RawServer(handler)
+    try:
+        r = go(loop, Request(srv.url + "/", headers=headers, bearer_token=token))
+    finally:
+        srv.close()
+    what = f"bearer token {token!r}" if token is not None else f"header {headers[0]!r}"
+    record("Bad input", what, "ProtocolInvalidOperationError naming the header, nothing sent",
+           f"{r.error.name}: {r.error_string[:70]}; {len(accepted)} requests reached the server")
+    assert r.error is NetworkError.ProtocolInvalidOperationError
+    assert "header" in r.error_string.lower() and "codec" not in r.error_string
+    assert token is None or token not in r.error_string  # a secret never ends up in a message
+    assert accepted == []

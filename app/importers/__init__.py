@@ -117,6 +117,8 @@ def save_import(result: ImportResult, dest: str | os.PathLike[str], secrets: Sec
         raise ImportFailed(f"the imported data cannot be saved: {exc}") from None
     except StoreError as exc:
         raise ImportFailed(str(exc)) from None
+    except OSError as exc:  # a full disk, a read-only folder: the temp folder is gone already
+        raise ImportFailed(f"{dest} cannot be written: {exc.strerror or exc}; nothing was written") from None
     if result.secrets:
         failed: list[str] = []
         for (scope, name), value in result.secrets.items():

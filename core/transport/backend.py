@@ -53,8 +53,8 @@ async def resolve(host: str, port: int, trace: TraceFn | None) -> list[tuple[Any
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise httpcore.ConnectError(f"Host {host} not found") from exc
+    except (socket.gaierror, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode (empty or
+        raise httpcore.ConnectError(f"Host {host[:200]} not found") from exc  # 64+ character label)
     if not infos:
         raise httpcore.ConnectError(f"Host {host} not found")
     if trace is not None:
