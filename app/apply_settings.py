@@ -13,6 +13,8 @@ manager's ``create_request`` hook.
 from __future__ import annotations
 
 import functools
+import os
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,7 +28,10 @@ from core import Attribute, CacheLoadControl, NetworkManager, Request
 from core import proxy as cp
 from core import tls as ct
 from core.cache import DiskCache
+from core.hsts import HstsStoreError
 from core.tls.store import FILE_NAME as TLS_EXCEPTIONS_FILE
+
+HSTS_FILE = "hsts.json"
 
 SETTING_LABELS: dict[str, str] = {
     "proxy": "Proxy", "pac_url": "Automatic proxy configuration (PAC)",
@@ -43,6 +48,7 @@ DEFAULT_MAX_REDIRECTS = Request("").maximum_redirects
 class ApplyResult:
     applied: list[str] = field(default_factory=list)
     stored_only: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what went wrong on the way, in the user's words
 
     def mark(self, name: str, applied: bool) -> None:
         (self.applied if applied else self.stored_only).append(name)
@@ -153,6 +159,22 @@ def apply_cache(s: Settings, m: NetworkManager, cache_dir: Path | None) -> bool:
     return True
 
 
+def enable_hsts_store(m: NetworkManager, path: Path, out: ApplyResult) -> None:
+    """Keep known HSTS hosts in ``path``; a damaged file is set aside and a new one started."""
+    try:
+        m.enable_strict_transport_security_store(True, str(path))
+    except HstsStoreError as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            out.notes.append(f"{exc}. Known HSTS hosts are kept in memory only.")
+            return
+        m.enable_strict_transport_security_store(True, str(path))
+        out.notes.append(f"The HSTS store {path} could not be read ({exc.__cause__ or exc}); it was kept as "
+                         f"{aside.name} and a new one was started.")
+
+
 def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path | None = None,
                    store: SecretStore | None = None, cache_dir: Path | None = None) -> ApplyResult:
     """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``).
@@ -170,9 +192,11 @@ def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path |
     apply_proxy(s, m)
     m.strict_transport_security_enabled = s.hsts_enabled
     if s.hsts_enabled and data_dir is not None and m.hsts.store_path is None:
-        m.enable_strict_transport_security_store(True, str(data_dir / "hsts.json"))
+        enable_hsts_store(m, data_dir / HSTS_FILE, out)
     if data_dir is not None and m.tls.exceptions.path != data_dir / TLS_EXCEPTIONS_FILE:
-        m.tls.use_exception_store(data_dir)
+        exceptions = m.tls.use_exception_store(data_dir)
+        if exceptions.load_error:
+            out.notes.append(exceptions.load_error)
     apply_tls(s, m, store)
     for name in ("transfer_timeout", "redirect_policy", "http2_allowed", "max_redirects", "proxy", "pac_url",
                  "hsts_enabled", "trust_store", "extra_ca_files", "client_certificates", "tls_keylog",

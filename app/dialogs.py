@@ -20,7 +20,7 @@ from app.question_adapters import cert_exception_source, register_core_questions
 from app.question_router import QuestionRouter
 from app.questions_bridge import QuestionsBridge
 from app.secrets import INDEX_FILE, Credential, CredentialKey, SecretStore
-from app.settings import Settings, SettingsFile, data_dir, http_cache_dir
+from app.settings import Settings, SettingsFile, data_dir, http_cache_dir, remove_stale_temp_files
 from app.ui.settings_dialog import SettingsDialog
 from app.worker import Worker
 
@@ -30,6 +30,7 @@ class AppContext:
 
     def __init__(self, directory: Path | None = None, keyring_backend: Any = None) -> None:
         self.data_dir = directory or data_dir()
+        remove_stale_temp_files(self.data_dir)  # left by a save that a crash interrupted
         self.cache_dir = directory / "http-cache" if directory is not None else http_cache_dir()
         self.settings_file = SettingsFile.in_data_dir(self.data_dir)
         self.settings: Settings = self.settings_file.load()  # one small file, read once at start
@@ -65,6 +66,8 @@ class Dialogs(QObject):
         ctx, core = self.context, self.manager.core
         settings, where, store, cache = ctx.settings, ctx.data_dir, ctx.store, ctx.cache_dir
         self.applied = self.manager.thread.run_sync(lambda: apply_settings(settings, core, where, store, cache))
+        for note in self.applied.notes:
+            self.notice.emit(note)
         self.settings_applied.emit(self.applied)
         return self.applied
 

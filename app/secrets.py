@@ -15,7 +15,9 @@ D-Bus I/O that may wait for an unlock prompt), never on the GUI thread.
 from __future__ import annotations
 
 import json
+import os
 import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -140,6 +142,7 @@ class SecretStore:
         self._backend_given = backend
         self._backend: Any = None
         self._lock = threading.Lock()
+        self.index_problem: str | None = None  # set when a damaged index was set aside
 
     # -- the backend -----------------------------------------------------------------------
     def _keyring(self) -> Any:
@@ -223,8 +226,18 @@ class SecretStore:
             return [RememberedEntry(CredentialKey(**e["key"]), str(e["user"])) for e in data["entries"]]
         except FileNotFoundError:
             return []
-        except (OSError, ValueError, KeyError, TypeError):
-            return []  # an unreadable index only hides names; the secrets stay in the keyring
+        except OSError:
+            return []  # unreadable for now: it only hides names; the secrets stay in the keyring
+        except (ValueError, KeyError, TypeError) as exc:  # damaged: keep it aside, never overwrite it
+            aside = self.index_path.with_name(f"{self.index_path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            try:
+                os.replace(self.index_path, aside)
+            except OSError:
+                return []
+            self.index_problem = (f"The list of remembered passwords ({self.index_path.name}) could not be read "
+                                  f"({type(exc).__name__}); it was kept as {aside.name}. The passwords themselves "
+                                  "are still in the keyring.")
+            return []
 
     def _write_index(self, entries: list[RememberedEntry]) -> None:
         data = {"version": 1, "entries": [{"key": asdict(e.key), "user": e.user} for e in entries]}

@@ -44,6 +44,30 @@ def http_cache_dir() -> Path:
     return Path(user_cache_dir("Courier", appauthor=False)) / "http"
 
 
+STALE_TEMP_PREFIXES = (".courier-tmp-", ".tls-exceptions.json.")  # atomic writes; core's TLS store
+
+
+def remove_stale_temp_files(directory: Path, older_than: float = 60.0) -> list[str]:
+    """Delete the temp files that saves interrupted by a crash left in ``directory`` (not below it).
+
+    They never hold the only copy of anything (the rename had not happened); a file younger than
+    ``older_than`` seconds may belong to a save in progress in another Courier and is kept.
+    """
+    removed = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return removed
+    for entry in entries:
+        if entry.name.startswith(STALE_TEMP_PREFIXES) and entry.is_file(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                if now - entry.stat(follow_symlinks=False).st_mtime >= older_than:
+                    os.unlink(entry.path)
+                    removed.append(entry.name)
+    return removed
+
+
 def write_state_file(path: Path, data: bytes) -> None:
     """Create the data directory if needed and replace ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,8 @@ A crash (even ``kill -9``) in the middle of a write loses at most that write: SQ
 rolls an unfinished transaction back when the file is opened again. Session cookies are kept only
 in memory unless ``keep_session_cookies`` is set (browsers forget them on restart too); expired
 cookies are dropped when the store is loaded. QNAM's jar has no persistence at all (C9).
+A damaged file makes the constructor raise and is left untouched; ``open_or_recreate`` (what an app
+opening its own store wants) moves it aside and starts a new one, with a message.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ SCHEMA_VERSION = 1
 
 class CookieStoreError(Exception):
     """The store cannot be opened or written; the message says which file and why."""
+
+
+class CookieStoreTooNew(CookieStoreError):
+    """The store was written by a newer Courier: it is left alone, never moved or recreated."""
 
 
 class SqliteCookieStore:
@@ -45,13 +51,46 @@ class SqliteCookieStore:
                 if row is None:
                     self._db.execute("INSERT INTO meta VALUES ('version', ?)", (str(SCHEMA_VERSION),))
                 elif int(row[0]) > SCHEMA_VERSION:
-                    raise CookieStoreError(f"Cookie store {self.path} was written by a newer Courier "
+                    raise CookieStoreTooNew(f"Cookie store {self.path} was written by a newer Courier "
                                            f"(format {row[0]}); it was left untouched")
             row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM cookies").fetchone()
             self._seq = int(row[0])
         except sqlite3.DatabaseError as exc:
             raise CookieStoreError(f"Cannot open the cookie store {self.path}: {exc}. "
                                    "The file was left untouched.") from exc
+
+    @classmethod
+    def open_or_recreate(cls, path: str | os.PathLike[str], keep_session_cookies: bool = False,
+                         timeout: float = 5.0) -> tuple[SqliteCookieStore, str | None]:
+        """Open the store; a damaged one is moved aside (``cookies.sqlite.corrupt-<time>``, with its
+        -wal and -shm) and a new, empty one started. Returns the store and a message for the user
+        (None when all was well). A store from a newer Courier is never moved: that still raises."""
+        path = Path(path)
+        try:
+            store = cls(path, keep_session_cookies, timeout)
+            try:
+                rows = store._db.execute("PRAGMA quick_check").fetchall()
+                if rows != [("ok",)]:
+                    raise sqlite3.DatabaseError("; ".join(str(r[0]) for r in rows[:3]))
+                store.load()
+            except (sqlite3.DatabaseError, CookieStoreError):
+                store.close()
+                raise
+            return store, None
+        except CookieStoreTooNew:
+            raise
+        except (sqlite3.DatabaseError, CookieStoreError) as exc:
+            reason = exc.__cause__ or exc
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+        os.replace(path, aside)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.exists():
+                os.replace(side, aside.with_name(aside.name + suffix))
+        return cls(path, keep_session_cookies, timeout), (
+            f"The cookie store {path} could not be read ({reason}); it was moved to {aside.name} and a new, "
+            "empty one was started.")
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db)
