@@ -4,7 +4,7 @@ Qt-free and thread-safe (one connection behind a lock), so the app can record fr
 thread's finished listener and search from the GUI. A database that cannot be read is moved aside
 (``history.db.corrupt-<time>``) and a new one started; ``message`` then says so. Secrets stay out:
 ``Authorization``, ``Proxy-Authorization`` and ``Cookie`` values are stored as ``<redacted>``,
-``Set-Cookie`` is not stored, and a ``redact`` function (a resolver's) replaces secret variable
+``Set-Cookie`` is not stored, a password in the URL is dropped, and a ``redact`` function (a resolver's) replaces secret variable
 values in the URL, headers and body with ``{{name}}``.
 """
 
@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
     from app.collections.model import RequestItem
@@ -94,6 +95,21 @@ def default_path() -> Path:
     from app.settings import data_dir
 
     return data_dir() / "history.db"
+
+
+def redact_url_password(url: str) -> str:
+    """``http://user:secret@host/`` → ``http://user@host/``: a password typed into a URL is never kept
+    (a ``{{variable}}`` in its place is only a name and stays)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password or "{{" in password:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit((parts.scheme, f"{user}@{hostport}", parts.path, parts.query, parts.fragment))
 
 
 def clean_headers(headers: Iterable[tuple[str, str]], redact: Callable[[str], str] | None,
@@ -198,7 +214,7 @@ class History:
             except UnicodeDecodeError:
                 body_text = request_body
         entry = HistoryEntry(
-            method=reply.method, url=red(reply.request.url), started=reply.timings.wall_start,
+            method=reply.method, url=redact_url_password(red(reply.request.url)), started=reply.timings.wall_start,
             status=reply.status, reason=reply.reason, error=error, http_version=reply.http_version or "",
             size=reply.bytes_received, duration=reply.timings.total, timings=dict(phases),
             request_headers=clean_headers(reply.request.headers, redact),

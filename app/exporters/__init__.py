@@ -1,7 +1,7 @@
 """Exporting requests: curl commands, HAR 1.2, Postman collection v2.1 (and environments).
 
 HAR and curl exports leave out ``Authorization``, ``Proxy-Authorization``, ``Cookie`` and
-``Set-Cookie`` and keep secret variables as ``{{name}}`` unless the caller asks to include them
+``Set-Cookie`` and passwords in URLs, and keep secret variables as ``{{name}}`` unless the caller asks to include them
 (``include_sensitive``, ``include_secrets``), as browsers do for HAR.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 from app.collections.model import Collection, Environment
 from app.collections.secrets import SecretStore
 from app.collections.variables import Resolver, build_resolver
+from app.history import redact_url_password
 
 SENSITIVE = {"authorization", "proxy-authorization", "cookie", "set-cookie", "set-cookie2"}
 
@@ -24,10 +25,15 @@ def export_resolver(collection: Collection, environment: Environment | None, sec
     return resolver
 
 
+def export_url(url: str, include_sensitive: bool) -> str:
+    """The URL for an export: a password in it only when asked."""
+    return url if include_sensitive else redact_url_password(url)
+
+
 def drop_sensitive(headers: list[tuple[str, str]], include_sensitive: bool) -> list[tuple[str, str]]:
     if include_sensitive:
         return list(headers)
     return [(k, v) for k, v in headers if k.lower() not in SENSITIVE]
 
 
-__all__ = ["SENSITIVE", "drop_sensitive", "export_resolver"]
+__all__ = ["SENSITIVE", "drop_sensitive", "export_resolver", "export_url"]

@@ -9,7 +9,7 @@ from app.collections.prepare import prepare
 from app.collections.secrets import SecretStore
 from app.curl_import import FormField as CurlField
 from app.curl_import import format_curl
-from app.exporters import drop_sensitive, export_resolver
+from app.exporters import drop_sensitive, export_resolver, export_url
 
 
 def export_curl(collection: Collection, item: RequestItem, environment: Environment | None = None,
@@ -39,5 +39,5 @@ def export_curl(collection: Collection, item: RequestItem, environment: Environm
     if body is not None and p.body is not None and p.body.content_type and \
             not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", p.body.content_type))
-    return format_curl(p.method, p.url, headers, body=body, body_file=body_file, form=form,
+    return format_curl(p.method, export_url(p.url, include_sensitive), headers, body=body, body_file=body_file, form=form,
                        follow_redirects=item.follow_redirects is not False)

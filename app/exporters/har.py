@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl, urlsplit
 from app.collections.model import Collection, Environment, Folder, RequestItem
 from app.collections.prepare import prepare
 from app.collections.secrets import SecretStore
-from app.exporters import drop_sensitive, export_resolver
+from app.exporters import drop_sensitive, export_resolver, export_url
 from app.history import HistoryEntry
 
 CREATOR = {"name": "Courier", "version": ""}
@@ -80,8 +80,8 @@ def entry_from_history(e: HistoryEntry, include_sensitive: bool = False) -> dict
         "startedDateTime": _iso(e.started),
         "time": total,
         "request": {
-            "method": e.method, "url": e.url, "httpVersion": _http_version(e.http_version), "cookies": [],
-            "headers": [{"name": k, "value": v} for k, v in req_headers], "queryString": _query(e.url),
+            "method": e.method, "url": export_url(e.url, include_sensitive), "httpVersion": _http_version(e.http_version),
+            "cookies": [], "headers": [{"name": k, "value": v} for k, v in req_headers], "queryString": _query(e.url),
             "headersSize": -1, "bodySize": e.request_body_size,
         },
         "response": {
@@ -116,7 +116,7 @@ def entry_from_request(collection: Collection, item: RequestItem, chain: list[Fo
                         else "application/x-www-form-urlencoded")
     post = _post_data(headers, p.body_preview, fields, mime)
     request: dict[str, Any] = {
-        "method": p.method, "url": p.url, "httpVersion": "HTTP/1.1", "cookies": [],
+        "method": p.method, "url": export_url(p.url, include_sensitive), "httpVersion": "HTTP/1.1", "cookies": [],
         "headers": [{"name": k, "value": v} for k, v in headers], "queryString": _query(p.url),
         "headersSize": -1, "bodySize": len(p.body_preview) if p.body_preview is not None else (0 if post is None
                                                                                                else -1),

@@ -2,7 +2,8 @@
 
 Postman has no collection or folder headers: they are copied into each request (a warning says
 so). ``expect_status`` and timeouts have no Postman equivalent and are dropped. Secret variables
-are exported with empty values unless ``include_secrets``.
+are exported with empty values unless ``include_secrets``; so are credentials typed into requests
+(``Authorization``/``Cookie`` headers, auth passwords, tokens and API keys, passwords in URLs).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from urllib.parse import urlsplit
 
 from app.collections.model import Auth, Collection, Environment, Folder, Header, RequestItem
 from app.collections.secrets import COLLECTION_SCOPE, SecretStore, SecretsUnavailable, env_scope, secret_key
+from app.exporters import SENSITIVE
+from app.history import redact_url_password
 
 SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 LANGUAGES = {"json": "json", "xml": "xml", "text": "text"}
@@ -135,6 +138,44 @@ def _folder(folder: Folder, inherited: list[list[Header]], warnings: list[str]) 
     return out
 
 
+SECRET_AUTH_PARAMS = {"password", "token", "value"}  # basic/digest password, bearer token, API key value
+
+
+def _typed(value: Any) -> bool:
+    """A credential typed in as text (a ``{{variable}}`` is only a name and stays)."""
+    return isinstance(value, str) and bool(value) and "{{" not in value
+
+
+def _leave_out_credentials(node: Any) -> bool:
+    """Blank typed-in credentials in a Postman document: sensitive headers, auth secrets, URL passwords."""
+    changed = False
+    if isinstance(node, list):
+        for child in node:
+            changed |= _leave_out_credentials(child)
+        return changed
+    if not isinstance(node, dict):
+        return False
+    kind = node.get("type")
+    if isinstance(kind, str) and isinstance(node.get(kind), list):  # an auth block
+        for param in node[kind]:
+            if isinstance(param, dict) and param.get("key") in SECRET_AUTH_PARAMS and _typed(param.get("value")):
+                param["value"] = ""
+                changed = True
+    headers = node.get("header")
+    for h in headers if isinstance(headers, list) else []:
+        if str(h.get("key", "")).lower() in SENSITIVE and _typed(h.get("value")):
+            h["value"] = ""
+            changed = True
+    url = node.get("url")
+    if isinstance(url, dict) and isinstance(url.get("raw"), str) and redact_url_password(url["raw"]) != url["raw"]:
+        node["url"] = _url(redact_url_password(url["raw"]))
+        changed = True
+    for key, value in node.items():
+        if key != "url" and isinstance(value, (dict, list)):
+            changed |= _leave_out_credentials(value)
+    return changed
+
+
 def _secret(secrets: SecretStore | None, key: str) -> str:
     if secrets is None:
         return ""
@@ -173,6 +214,9 @@ def export_collection(col: Collection, include_secrets: bool = False,
         variables.append(rec)
     if variables:
         doc["variable"] = variables
+    if not include_secrets and _leave_out_credentials(doc):
+        warnings.append("credentials typed into requests (Authorization and Cookie headers, passwords, tokens, "
+                        "API keys) were left out; export with secrets to include them")
     return doc, sorted(set(warnings))
 
 

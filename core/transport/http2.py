@@ -9,6 +9,7 @@ iteration), so many streams opened at once cost one syscall. Received data is ac
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from typing import Any
 
@@ -19,6 +20,7 @@ import h2.events
 import h2.exceptions
 import h2.settings
 import httpx
+from hpack import NeverIndexedHeaderTuple
 
 from core.errors import CourierError, NetworkError
 from core.transport.backend import NetStream, TraceFn
@@ -31,6 +33,14 @@ from core.transport.http11 import (
     lost_error,
 )
 from core.transport.stream import BodyStream
+
+# Credentials stay out of HPACK's dynamic table (h2 does this itself only with its outbound
+# normalisation, which we switch off for speed).
+_NEVER_INDEXED = frozenset({b"authorization", b"proxy-authorization"})
+# hpack logs every header it encodes and decodes, values included (Authorization, Cookie, Set-Cookie),
+# at DEBUG: keep it quiet unless someone asked for its debug output on purpose.
+if logging.getLogger("hpack").level == logging.NOTSET:
+    logging.getLogger("hpack").setLevel(logging.INFO)
 
 STREAM_WINDOW = 16 * 1024 * 1024
 CONNECTION_WINDOW = 2**31 - 1
@@ -507,7 +517,9 @@ class H2Connection(asyncio.BufferedProtocol):
                    (b":scheme", url.raw_scheme), (b":path", url.raw_path)]
         for name, value in request.headers.raw:
             low = name.lower()
-            if low not in _DROP:
+            if low in _NEVER_INDEXED or (low == b"cookie" and len(value) < 20):
+                headers.append(NeverIndexedHeaderTuple(low, value))  # RFC 7541 §7.1.3, h2's own rule
+            elif low not in _DROP:
                 headers.append((low, value))
         stream = request.stream
         body: bytes | None = b"".join(stream) if isinstance(stream, httpx.ByteStream) else None
