@@ -223,7 +223,10 @@ def _byte(b: int) -> str:
 
 def to_bytes(text: str) -> bytes:
     """Encode a token back to the bytes the shell would have passed (raw ``\\xHH`` bytes kept)."""
-    return text.encode("utf-8", errors="surrogateescape")
+    try:
+        return text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that no \\xHH made: keep it rather than crash
+        return text.encode("utf-8", errors="surrogatepass")
 
 
 def looks_like_curl(text: str) -> bool:
@@ -450,11 +453,11 @@ def _urlencode_arg(p: ParsedRequest, v: str) -> str:
         p.warnings.append(f"--data-urlencode file {v!r} is not read")
         return ""
     if v.startswith("="):
-        return quote_plus(v[1:])
+        return quote_plus(to_bytes(v[1:]))
     if "=" in v:
         name, val = v.split("=", 1)
-        return f"{name}={quote_plus(val)}"
-    return quote_plus(v)
+        return f"{name}={quote_plus(to_bytes(val))}"
+    return quote_plus(to_bytes(v))  # curl encodes the bytes: $'\\xff' is %FF
 
 
 def _form_field(spec: str) -> FormField:

@@ -199,3 +199,9 @@ def test_an_import_killed_at_any_moment_leaves_whole_collections_or_none(tmp_pat
            f"{leftovers} hidden .courier-tmp-import-* folders (the interrupted writes)")
     assert rounds >= 5 and whole > 0  # some kills landed between imports, some in the middle
     assert leftovers <= rounds
+
+
+def test_urlencoded_raw_bytes_are_percent_encoded_not_a_crash() -> None:
+    """Found by the fuzz: ``--data-urlencode $'\\xff'`` raised UnicodeEncodeError out of the parser."""
+    parsed = parse_curl("curl http://127.0.0.1/ --data-urlencode $'\\xff' --data-urlencode 'a=\udcff'")
+    assert parsed.body == b"%FF&a=%FF"  # what curl sends for those bytes
