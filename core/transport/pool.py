@@ -14,6 +14,7 @@ kept-alive connection closed before any response byte is retried once on a new c
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import ssl
 from collections import deque
 from collections.abc import Callable
@@ -190,7 +191,8 @@ class Origin:
             self.idle.append(conn)
         self._grant()
         if self._sweep is None and (self.idle or (self.h2conn is not None and self.h2conn.active == 0)):
-            self._sweep = self.loop.call_later(KEEPALIVE_EXPIRY, self._sweep_idle)
+            # an empty context: a timer keeps the one it was made in (a request's, with its reply)
+            self._sweep = self.loop.call_later(KEEPALIVE_EXPIRY, self._sweep_idle, context=contextvars.Context())
 
     def _sweep_idle(self) -> None:
         """Close connections idle for KEEPALIVE_EXPIRY (QNAM D20: 120 s)."""
@@ -203,7 +205,7 @@ class Origin:
         if h2c is not None and h2c.active == 0 and now - h2c.idle_since >= KEEPALIVE_EXPIRY:
             h2c.close()
         if self.idle or self.h2conn is not None:
-            self._sweep = self.loop.call_later(KEEPALIVE_EXPIRY / 4, self._sweep_idle)
+            self._sweep = self.loop.call_later(KEEPALIVE_EXPIRY / 4, self._sweep_idle, context=contextvars.Context())
 
     def lost(self, conn: Any) -> None:
         self.conns.discard(conn)
