@@ -163,3 +163,70 @@ def test_preconnect_failure_finishes_with_the_error(anyloop, port_open: bool) ->
         assert pre.is_finished and pre.error is NetworkError.ConnectionRefusedError
 
     run(anyloop, go)
+
+
+def _h2c_server(behaviour: str) -> tuple[RawServer, list[tuple[int, int]]]:
+    """An h2c (prior knowledge) server built on the h2 library. ``goaway``: connection 1 answers its
+    first request with GOAWAY(last_stream_id=0); ``refuse``: the first stream is reset with
+    REFUSED_STREAM. Every other request gets 200 "ok". Records (connection no, stream id) answered."""
+    import h2.config
+    import h2.connection
+    import h2.errors
+    import h2.events
+
+    answered: list[tuple[int, int]] = []
+    state = {"conns": 0, "first": True}
+
+    def handler(sock: Any) -> None:
+        state["conns"] += 1
+        n = state["conns"]
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+        conn.initiate_connection()
+        sock.sendall(conn.data_to_send())
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                return
+            for e in conn.receive_data(data):
+                if isinstance(e, h2.events.StreamEnded):
+                    if state["first"] and behaviour == "goaway":
+                        state["first"] = False
+                        conn.close_connection(last_stream_id=0)
+                        sock.sendall(conn.data_to_send())
+                        return
+                    if state["first"] and behaviour == "refuse":
+                        state["first"] = False
+                        conn.reset_stream(e.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                        continue
+                    answered.append((n, e.stream_id))
+                    conn.send_headers(e.stream_id, [(":status", "200"), ("content-length", "2")])
+                    conn.send_data(e.stream_id, b"ok", end_stream=True)
+            sock.sendall(conn.data_to_send())
+
+    return RawServer(handler), answered
+
+
+@pytest.mark.parametrize("behaviour,connections", [("goaway", 2), ("refuse", 1)])
+@pytest.mark.parametrize("body", [b"", b"payload"])
+def test_unprocessed_h2_request_is_resent_even_a_post(anyloop, behaviour: str, connections: int,
+                                                      body: bytes) -> None:
+    """REFUSED_STREAM or a GOAWAY below the stream id: the server did not process the request, so
+    even a POST is sent again, when its body can be (a streamed body cannot: the error is reported)."""
+    srv, answered = _h2c_server(behaviour)
+
+    async def go(m: NetworkManager) -> None:
+        req = Request(srv.url + "/submit", attributes={Attribute.HTTP2_DIRECT: True})
+        r = await m.post(req, body).wait()
+        if body:
+            assert r.error in (NetworkError.RemoteHostClosedError, NetworkError.ProtocolFailure)
+        else:
+            assert r.error is NetworkError.NoError, r.error_string
+            assert r.http_version == "HTTP/2" and r.content() == b"ok"
+
+    try:
+        run(anyloop, go)
+    finally:
+        srv.close()
+    assert len(answered) == (0 if body else 1)
+    if not body:
+        assert srv.accepted == connections

@@ -33,7 +33,18 @@ _IDLE, _HEAD, _BODY_LEN, _CHUNKED, _BODY_EOF, _CLOSED = range(6)
 
 
 class Stale(Exception):
-    """The connection closed before any byte of the response arrived (the request may be retried)."""
+    """The connection closed before any byte of the response arrived.
+
+    ``unprocessed``: the request certainly did not reach the server's application (nothing was
+    written, or HTTP/2 REFUSED_STREAM / a GOAWAY below its stream id), so resending it can never
+    duplicate it, whatever the method, if its body can be sent again. Otherwise only an idempotent
+    request without a body is resent.
+    """
+
+    def __init__(self, unprocessed: bool = False, untouched: bool = False) -> None:
+        super().__init__("connection closed before the response")
+        self.unprocessed = unprocessed
+        self.untouched = untouched  # the request's body stream was not read yet (nothing written)
 
 
 class ConnectionOwner(Protocol):
@@ -375,7 +386,7 @@ class H1Connection(asyncio.BufferedProtocol):
         """Write the request and wait for the response head. Raises ``Stale`` if the connection
         closed before any response byte arrived."""
         if self.closed or self.transport is None:
-            raise Stale()
+            raise Stale(unprocessed=True, untouched=True)
         transport = self.transport
         ex = Exchange(self.loop, self, request.method == "HEAD")
         self._ex = ex
@@ -393,7 +404,7 @@ class H1Connection(asyncio.BufferedProtocol):
             if trace is not None:
                 await trace("http11.send_request_headers.started", {"request": request})
             if self.closed:
-                raise Stale()
+                raise Stale(unprocessed=True, untouched=True)
             stream = request.stream
             if isinstance(stream, httpx.ByteStream):
                 data = b"".join(stream)

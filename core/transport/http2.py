@@ -44,6 +44,7 @@ if logging.getLogger("hpack").level == logging.NOTSET:
 
 STREAM_WINDOW = 16 * 1024 * 1024
 CONNECTION_WINDOW = 2**31 - 1
+CONNECTION_ACK_BATCH = 1024 * 1024
 MAX_STREAMS = 100
 _DROP = {b"host", b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade", b"te"}
 _S = h2.settings.SettingCodes
@@ -265,6 +266,7 @@ class H2Connection(asyncio.BufferedProtocol):
         self._gone = False
         self._flush_pending = False
         self._window_waiters: list[asyncio.Future[None]] = []
+        self._unacked = 0
         self._write_paused = False
         self._drain: asyncio.Future[None] | None = None
         # We build valid request headers ourselves; response headers are only read, never forwarded,
@@ -332,7 +334,7 @@ class H2Connection(asyncio.BufferedProtocol):
                 if s is not None:
                     s.ended = True
                     if e.error_code == h2.errors.ErrorCodes.REFUSED_STREAM and not s.head.done():
-                        s.fail(Stale())
+                        s.fail(Stale(unprocessed=True))
                     else:
                         s.fail(_protocol_error(f"HTTP/2 stream reset by the server ({e.error_code!s})"))
                     self._release(s)
@@ -341,7 +343,7 @@ class H2Connection(asyncio.BufferedProtocol):
                 last = e.last_stream_id if e.last_stream_id is not None else 0
                 for s in list(self.streams.values()):
                     if s.id > last and not s.head.done():
-                        s.fail(Stale())
+                        s.fail(Stale(unprocessed=True))
                     elif not s.body.done:
                         s.fail(CourierError(NetworkError.RemoteHostClosedError, "Connection closed"))
                 self.close()
@@ -385,9 +387,20 @@ class H2Connection(asyncio.BufferedProtocol):
         pass
 
     def body_consumed(self, body: BodyStream, size: int) -> None:
-        if not self.closed:
-            self.h2.acknowledge_received_data(size, body.stream_id)
-            self._flush_soon()
+        if self.closed:
+            return
+        s = self.streams.get(body.stream_id)
+        if s is None or s.ended:
+            # The stream is over: only the connection window wants the bytes back. Batched, since
+            # h2's per-call bookkeeping cost ~10 µs per small response.
+            self._unacked += size
+            if self._unacked >= CONNECTION_ACK_BATCH:
+                self.h2.increment_flow_control_window(self._unacked)
+                self._unacked = 0
+                self._flush_soon()
+            return
+        self.h2.acknowledge_received_data(size, body.stream_id)
+        self._flush_soon()
 
     def body_abandoned(self, body: BodyStream) -> None:
         s = self.streams.get(body.stream_id)
@@ -506,11 +519,17 @@ class H2Connection(asyncio.BufferedProtocol):
 
     async def send(self, request: httpx.Request, trace: TraceFn | None) -> H2Stream:
         if self.closed or self.goaway:
-            raise Stale()
+            raise Stale(unprocessed=True, untouched=True)
         if trace is not None:
-            await trace("http2.send_request_headers.started", {"request": request})
+            try:
+                await trace("http2.send_request_headers.started", {"request": request})
+            except BaseException:
+                if not self.closed:  # give back the stream slot the pool reserved for us
+                    self.active -= 1
+                    self.owner.release(self)
+                raise
         if self.closed or self.goaway:
-            raise Stale()
+            raise Stale(unprocessed=True, untouched=True)
         url = request.url
         authority = request.headers.get("host") or url.netloc.decode("ascii")
         headers = [(b":method", request.method.encode("ascii")), (b":authority", authority.encode("latin-1")),
@@ -544,8 +563,11 @@ class H2Connection(asyncio.BufferedProtocol):
                             break
                         if chunk:
                             await self._send_data(s, chunk)
-                if not self.closed and not s.ended:
-                    self.h2.end_stream(sid)
+                if not self.closed:  # also after an early answer: closes our half of the stream
+                    try:
+                        self.h2.end_stream(sid)
+                    except h2.exceptions.ProtocolError:
+                        pass  # already reset or closed
                     self._flush_soon()
             s.request_done = True
             if s.ended and not self.closed:

@@ -299,13 +299,14 @@ class Transport:
         origin = self._origin(key)
         trace = request.extensions.get("trace")
         stream = request.stream
+        replayable = isinstance(stream, httpx.ByteStream)
         retry = request.method in IDEMPOTENT and isinstance(stream, httpx.ByteStream) and not b"".join(stream)
         for attempt in (0, 1):
             conn, new = await origin.acquire(trace, queued if attempt == 0 else None)
             try:
                 ex = await conn.send(request, trace)
-            except Stale:
-                if attempt == 0 and retry and not new:
+            except Stale as exc:
+                if attempt == 0 and ((exc.unprocessed and (exc.untouched or replayable)) or (retry and not new)):
                     continue
                 raise CourierError(NetworkError.RemoteHostClosedError, "Connection closed") from None
             return httpx.Response(
