@@ -244,9 +244,13 @@ def test_damaged_state_files_are_reported_set_aside_and_the_rest_loads(tmp_path:
 
     for name, note in notes.items():
         aside = _aside(data, name)
-        record("Data safety", f"damaged {name}", "set aside, started fresh (window geometry: silently); the rest "
-               "loads" if name == "window-state.json" else "reported, set aside, started fresh; the rest loads",
-               f"{'reported' if note else 'NOT reported'}: {note[:90]!r}; set aside as {aside}")
+        shown = note.replace(str(data) + "/", "").replace(str(data), "<data dir>")
+        if name == "window-state.json":
+            record("Data safety", f"damaged {name}", "set aside, started fresh (window geometry only: no message); "
+                   "the rest loads", f"set aside as {aside}")
+        else:
+            record("Data safety", f"damaged {name}", "reported, set aside, started fresh; the rest loads",
+                   f"{'reported' if note else 'NOT reported'}: {shown[:150]!r}; set aside as {aside}")
     for name, note in notes.items():
         assert note, f"{name}: the damage was not reported"
         assert _aside(data, name), f"{name} not set aside"
@@ -273,7 +277,7 @@ def test_a_damaged_cookie_database_is_moved_aside_and_recreated(tmp_path: Path) 
     store, message = SqliteCookieStore.open_or_recreate(path)
     aside = _aside(tmp_path, "cookies.sqlite")
     record("Data safety", "damaged cookies.sqlite (damaged pages)", "moved aside, recreated, with a message",
-           f"message: {message!r}; moved aside as {aside}")
+           f"message: {(message or '').replace(str(tmp_path) + '/', '')!r}; moved aside as {aside}")
     assert message is not None and "moved" in message and aside
     assert store.load() == []
     store.put(Cookie("after", "1", "example.com", "/", expires=time.time() + 3600))

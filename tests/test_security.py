@@ -302,7 +302,8 @@ def test_no_secret_reaches_a_file_a_log_or_the_history(
         in_reopened = [r.name for r in reopened if any(f.decode() in repr(r) for f in forms)]
         found = files + in_keyring + [f"{logs} log lines"] * bool(logs) + in_history + in_reopened
         record("Security", f"{what}: stored, sent and recorded, then every file and log line scanned",
-               "in the keyring only (encrypted); nowhere in files, logs, history or exports",
+               "nowhere in plaintext or base64: not in any file written (data dir, collections, exports, temp "
+               "dir), a log line, the history, the keyring's own files",
                f"{len(forms)} forms searched in {len(scanned)} files, {len(keyring_files)} keyring files, "
                f"{len(every_log.lines)} log lines: " + (f"FOUND in {found}" if found else "found nowhere"))
         leaks += [f"{what} in {x}" for x in found]
