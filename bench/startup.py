@@ -12,6 +12,7 @@ targets: Courier within 1.5× the bare window's time, idle RSS ≤ 100 MB.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -84,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    ap.add_argument("--json", help="also write the medians to this file (bench.run reads it)")
     args = ap.parse_args(argv)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     data = tempfile.mkdtemp(prefix="courier-startup-")
@@ -108,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     ratio = med["courier"][0] / med["bare"][0]
     print(f"  start ratio courier/bare {ratio:.2f} (target ≤ 1.5); idle RSS {med['courier'][1]:.1f} MB "
           f"(target ≤ 100)")
+    if args.json:
+        out = {kind: {"paint_s": med[kind][0], "idle_rss_mb": med[kind][1]} for kind in med}
+        with open(args.json, "w") as fh:
+            json.dump({**out, "runs": args.runs, "platform": args.platform}, fh)
     return 0
 
 

@@ -151,12 +151,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=6)
     ap.add_argument("--json-mb", type=int, default=200)
     ap.add_argument("--skip", default="", help="comma list of: stream,rows,json")
+    ap.add_argument("--json", dest="json_out", help="also write the figures to this file (bench.run reads it)")
     ap.add_argument("--switch-interval", type=float, default=None,
                     help="sys.setswitchinterval for the run (Python's default is 0.005 s)")
     args = ap.parse_args(argv)
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
     skip = set(args.skip.split(","))
+    figures: dict[str, dict[str, float]] = {}
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -174,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if "stream" not in skip:
             url = nginx.url("http", "/small.txt")
             stream(app, window, url, 200, args.concurrency)  # warm-up: connections, imports
-            r = stream(app, window, url, args.requests, args.concurrency)
+            r = figures["stream"] = stream(app, window, url, args.requests, args.concurrency)
             print(f"\n{r['requests']:,} requests into the live list (concurrency {args.concurrency}): "
                   f"{r['ok']:,} × 200 in {r['seconds']:.2f} s = {r['rate']:,.0f} req/s")
             print(f"  GUI stall: longest {r['max_ms']:.1f} ms (target < 50), p99 {r['p99_ms']:.1f} ms "
@@ -182,18 +184,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  GUI-thread CPU inside those gaps: {r['max_busy_ms']:.1f} ms in the longest, p99 "
                   f"{r['p99_busy_ms']:.1f} ms (the rest is waiting for a CPU or the GIL)")
         if "json" not in skip:
-            j = big_json(app, window, nginx, args.json_mb << 20)
+            j = figures["json"] = big_json(app, window, nginx, args.json_mb << 20)
             print(f"\n{j['bytes'] / 2**20:.0f} MiB JSON body (downloaded in {j['download_s']:.1f} s): "
                   f"first screen in {j['first_screen_s'] * 1000:.0f} ms (target < 1000), "
                   f"longest stall while opening {j['open_max_ms']:.1f} ms, while opening + paging + text + hex "
                   f"{j['max_ms']:.1f} ms (target < 100), p99 {j['p99_ms']:.1f} ms{'' if j['ok'] else ' (CONTENT WRONG)'}")
         window.close()
     if "rows" not in skip:
-        r2 = rows_100k()
+        r2 = figures["rows"] = rows_100k()
         print(f"\n100,000 rows: {r2['traced_bytes_per_row']:.0f} bytes/row traced by tracemalloc, "
               f"{r2['rss_bytes_per_row']:.0f} bytes/row RSS growth (target ≤ 2048); "
               f"added at {r2['add_rows_per_s']:,.0f} rows/s; sort {r2['sort_ms']:.0f} ms, "
               f"filter {r2['filter_ms']:.0f} ms")
+    if args.json_out:
+        import json
+
+        with open(args.json_out, "w") as fh:
+            json.dump(figures, fh)
     return 0
 
 
