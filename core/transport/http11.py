@@ -23,6 +23,7 @@ import httpx
 from core.errors import CourierError, NetworkError
 from core.tls.errors import describe_ssl_error
 from core.transport.backend import NetStream, TraceFn, resume_reading
+from core.transport.flow import WriteFlow
 from core.transport.stream import BodyStream
 
 MAX_FIELDS = 100  # QNAM W16
@@ -84,7 +85,7 @@ class Exchange:
         self.request_done = False
 
 
-class H1Connection(asyncio.BufferedProtocol):
+class H1Connection(WriteFlow, asyncio.BufferedProtocol):
     http2 = False
 
     def __init__(self, owner: ConnectionOwner, read_buffer: memoryview) -> None:
@@ -107,8 +108,6 @@ class H1Connection(asyncio.BufferedProtocol):
         self._fields = 0
         self._reason = b""
         self._headers: list[tuple[bytes, bytes]] = []
-        self._write_paused = False
-        self._drain: asyncio.Future[None] | None = None
         self._read_paused = False
         self._heard = False
         self.stream: NetStream | None = None
@@ -170,19 +169,8 @@ class H1Connection(asyncio.BufferedProtocol):
                 ex.body.finish()
             else:
                 ex.body.fail(lost_error(exc))
-        d = self._drain
-        if d is not None and not d.done():
-            d.set_result(None)
+        self._release_drain()
         self._gone_now()
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        d = self._drain
-        if d is not None and not d.done():
-            d.set_result(None)
 
     # -- httptools callbacks ---------------------------------------------------------------
     def on_status(self, status: bytes) -> None:
@@ -377,11 +365,6 @@ class H1Connection(asyncio.BufferedProtocol):
             self._gone = True
             self.owner.lost(self)
 
-    async def _wait_drain(self) -> None:
-        fut = self.loop.create_future()
-        self._drain = fut
-        await fut
-
     async def send(self, request: httpx.Request, trace: TraceFn | None) -> Exchange:
         """Write the request and wait for the response head. Raises ``Stale`` if the connection
         closed before any response byte arrived."""
@@ -429,7 +412,7 @@ class H1Connection(asyncio.BufferedProtocol):
                     else:
                         transport.write(chunk)
                     if self._write_paused:
-                        await self._wait_drain()
+                        await self.wait_drain()
                 else:
                     if chunked and not self.closed:
                         transport.write(b"0\r\n\r\n")

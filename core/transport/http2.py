@@ -24,6 +24,7 @@ from hpack import NeverIndexedHeaderTuple
 
 from core.errors import CourierError, NetworkError
 from core.transport.backend import NetStream, TraceFn
+from core.transport.flow import WriteFlow
 from core.transport.http11 import (
     MAX_FIELD_SIZE,
     MAX_FIELDS,
@@ -247,7 +248,7 @@ class H2Stream:
             self.body.fail(err)
 
 
-class H2Connection(asyncio.BufferedProtocol):
+class H2Connection(WriteFlow, asyncio.BufferedProtocol):
     http2 = True
 
     def __init__(self, owner: ConnectionOwner, read_buffer: memoryview) -> None:
@@ -267,8 +268,6 @@ class H2Connection(asyncio.BufferedProtocol):
         self._flush_pending = False
         self._window_waiters: list[asyncio.Future[None]] = []
         self._unacked = 0
-        self._write_paused = False
-        self._drain: asyncio.Future[None] | None = None
         # We build valid request headers ourselves; response headers are only read, never forwarded,
         # and their size limits are checked in _head (h2's per-header validation cost ~5%).
         cfg = h2.config.H2Configuration(client_side=True, header_encoding=None,
@@ -365,19 +364,8 @@ class H2Connection(asyncio.BufferedProtocol):
                 s.fail(lost_error(exc))
         self.streams.clear()
         self._wake_window()
-        d = self._drain
-        if d is not None and not d.done():
-            d.set_result(None)
+        self._release_drain()
         self._gone_now()
-
-    def pause_writing(self) -> None:
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        d = self._drain
-        if d is not None and not d.done():
-            d.set_result(None)
 
     # -- BodyOwner -------------------------------------------------------------------------
     def body_pause(self, body: BodyStream) -> None:
@@ -513,9 +501,7 @@ class H2Connection(asyncio.BufferedProtocol):
             view = view[window:]
             self._flush_soon()
             if self._write_paused:
-                fut = self.loop.create_future()
-                self._drain = fut
-                await fut
+                await self.wait_drain()
 
     async def send(self, request: httpx.Request, trace: TraceFn | None) -> H2Stream:
         if self.closed or self.goaway:
