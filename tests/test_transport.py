@@ -273,8 +273,6 @@ def test_post_is_never_resent_on_a_stale_connection(anyloop, raw) -> None:
 
 
 def test_at_most_six_connections_and_fifo_queue(anyloop, http_server: HypercornServer) -> None:
-    before = {tuple(c) for c in http_server.seen.connections}
-
     async def go(m: NetworkManager) -> list[Any]:
         replies = [m.get(http_server.url + "/slow-headers?0.2") for _ in range(14)]
         for r in replies:
@@ -283,8 +281,9 @@ def test_at_most_six_connections_and_fifo_queue(anyloop, http_server: HypercornS
 
     replies = run(anyloop, go)
     assert all(r.error is NetworkError.NoError for r in replies)
-    new = {tuple(c) for c in http_server.seen.connections} - before
-    assert len(new) == 6
+    # Counted from our side: the server's set of client addresses can lose a new connection whose
+    # ephemeral port an earlier test's (closed) connection had used.
+    assert sum(1 for r in replies if not r.timings.hops[0].connection.reused) == 6
     got_slot = [r.timings.hops[0].queued_end for r in replies]
     assert max(got_slot[:6]) < min(got_slot[6:])  # six at once, the rest waited
     assert got_slot[6:] == sorted(got_slot[6:])  # in FIFO order
