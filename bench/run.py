@@ -1,12 +1,21 @@
-"""The benchmark: one command, one table. Core vs raw httpx vs PySide6 QNAM vs curl, against a
-private nginx on 127.0.0.1.
+"""The benchmark: one command prints every figure of issue 8 beside its peer, measured in the same run.
 
-    python -m bench.run            # full: 2000 small GETs x 3 protocols, 1 GiB download; medians of 3
+    python -m bench.run            # full: 2000 small GETs x 3 protocols, 1 GiB download; medians of 3;
+                                   # start, idle RSS, frozen start, UI under load, 100k rows, 200 MB JSON
     python -m bench.run --quick    # smoke run: tiny counts, one repetition
+    python -m bench.run --skip start,frozen,ui   # the network figures only
 
-Each client run is its own process (``bench/clients.py``), so peak RSS is that client's own. Core
-(through ``NetworkManager``, timings on) and httpx run on uvloop; QNAM runs in an offscreen
+Network: each client run is its own process (``bench/clients.py``), so peak RSS is that client's
+own. Core (through ``NetworkManager``, timings on) and httpx run on uvloop; QNAM runs in an offscreen
 QCoreApplication and reads in ``readyRead``; curl runs ``--parallel --parallel-max 6``.
+
+Start and UI (``bench/startup.py``, ``bench/ui_bench.py``, ``bench/peers.py``, each in its own
+process): Courier's first paint and idle RSS against a bare PySide6 window and against a bare
+window that imports httpx and pyqtgraph first; the frozen bundle's start against the venv's; GUI
+stalls while 2,000 replies stream into the live list; 100,000 rows in the list against a plain
+QAbstractTableModel and a QTableWidget; a 200 MB JSON body's first screen and stalls.
+
+The second table lists each issue-8 target with Courier's figure, its peer's, and whether it is met.
 """
 
 from __future__ import annotations
@@ -88,6 +97,53 @@ def summarize(raw: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def run_json(module: str, args: list[str], timeout: float) -> dict[str, Any]:
+    """Runs ``python -m MODULE ARGS --json FILE`` (or reads its last stdout line) in a child process."""
+    import tempfile
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=ROOT)
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
+        out = fh.name
+    try:
+        cmd = [sys.executable, "-m", module, *args]
+        if module != "bench.peers":
+            cmd += ["--json", out]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+        if p.returncode != 0:
+            return {"error": f"{module} exited {p.returncode}: {p.stderr.strip()[-300:]}"}
+        if module == "bench.peers":
+            return dict(json.loads(p.stdout.strip().splitlines()[-1]))
+        with open(out) as fh:
+            return dict(json.load(fh))
+    except subprocess.TimeoutExpired:
+        return {"error": f"{module} timed out after {timeout:.0f} s"}
+    except (ValueError, IndexError, OSError) as e:
+        return {"error": f"{module}: no result ({e})"}
+    finally:
+        os.unlink(out)
+
+
+def measure_app(skip: set[str], quick: bool, timeout: float) -> dict[str, Any]:
+    """Start, idle RSS, frozen start, UI under load, and their peers."""
+    runs = "1" if quick else "5"
+    got: dict[str, Any] = {}
+    if "start" not in skip:
+        got["start"] = run_json("bench.startup", ["--runs", runs], timeout)
+        got["naive"] = run_json("bench.peers", ["naive", "--runs", runs], timeout)
+    if "frozen" not in skip:
+        from bench.peers import FROZEN
+
+        if not os.path.exists(FROZEN) and not quick:
+            subprocess.run([os.path.join(ROOT, "packaging", "build.sh")], capture_output=True, timeout=900,
+                           cwd=ROOT, env=dict(os.environ, PYTHON=sys.executable))
+        got["frozen"] = run_json("bench.peers", ["frozen", "--runs", runs], timeout)
+    if "ui" not in skip:
+        ui_args = ["--requests", "50", "--json-mb", "2"] if quick else []
+        got["ui"] = run_json("bench.ui_bench", ui_args, timeout * 3)
+        got["rows_peers"] = run_json("bench.peers", ["rows"], timeout)
+    return got
+
+
 def _fmt(v: float | None, digits: int = 0) -> str:
     if v is None:
         return "failed"
@@ -122,6 +178,84 @@ def table(summary: dict[str, Any], count: int, size_mib: int) -> str:
     return "\n".join(lines)
 
 
+def _get(d: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def targets(summary: dict[str, Any], app: dict[str, Any], count: int, size_mib: int) -> str:
+    """Every issue-8 target: Courier's figure, the peer's from the same run, the ratio, met or not."""
+    lines = ["| figure | Courier | peer, same run | ratio | target | met |", "|---|---|---|---|---|---|"]
+
+    def row(label: str, ours: float | None, peer: str, ratio: float | None, target: str, met: bool | None,
+            fmt: str = "{:,.0f}") -> None:
+        ours_s = "not measured" if ours is None else fmt.format(ours)
+        ratio_s = "—" if ratio is None else f"{ratio:.2f}×"
+        met_s = "—" if met is None or ours is None else ("yes" if met else "**no**")
+        lines.append(f"| {label} | {ours_s} | {peer} | {ratio_s} | {target} | {met_s} |")
+
+    for kind, name in (("http", "HTTP/1.1"), ("https", "HTTPS"), ("h2", "HTTP/2")):
+        core, qnam = _get(summary, kind, "core", "rate"), _get(summary, kind, "qnam", "rate")
+        r = core / qnam if core and qnam else None
+        row(f"{count} small GETs, {name} (req/s)", core, f"QNAM {_fmt(qnam)}", r, "≥ 1.0× QNAM",
+            r is not None and r >= 1.0)
+    size = f"{size_mib / 1024:g} GiB" if size_mib >= 1024 else f"{size_mib} MiB"
+    core, qnam = _get(summary, "download", "core", "rate"), _get(summary, "download", "qnam", "rate")
+    r = core / qnam if core and qnam else None
+    row(f"{size} download (MB/s)", core, f"QNAM {_fmt(qnam)}", r, "≥ 1.0× QNAM", r is not None and r >= 1.0)
+    core, qnam = _get(summary, "download", "core", "rss_mb"), _get(summary, "download", "qnam", "rss_mb")
+    r = core / qnam if core and qnam else None
+    row(f"{size} download: peak RSS (MB)", core, f"QNAM {_fmt(qnam)}", r, "≤ QNAM's", r is not None and r <= 1.0)
+
+    start = app.get("start") or {}
+    if start:
+        ours, bare = _get(start, "courier", "paint_s"), _get(start, "bare", "paint_s")
+        naive = _get(app, "naive", "paint_s")
+        r = ours / bare if ours and bare else None
+        peer = f"bare PySide6 window {_fmt(bare and bare * 1000)}; + httpx, pyqtgraph {_fmt(naive and naive * 1000)}"
+        row("start: main window's first paint (ms)", ours and ours * 1000, peer, r, "≤ 1.5× bare window",
+            r is not None and r <= 1.5)
+        ours, bare = _get(start, "courier", "idle_rss_mb"), _get(start, "bare", "idle_rss_mb")
+        naive = _get(app, "naive", "idle_rss_mb")
+        row("idle RSS (MB)", ours, f"bare window {_fmt(bare)}; + httpx, pyqtgraph {_fmt(naive)}",
+            ours / bare if ours and bare else None, "≤ 100 MB", ours is not None and ours <= 100)
+    frozen = app.get("frozen") or {}
+    if frozen:
+        f, v = frozen.get("frozen"), frozen.get("venv")
+        r = f / v if f and v else None
+        row("frozen start, start-and-quit (s)", f, f"venv {_fmt(v, 2)}" if v else frozen.get("error") or frozen.get("skipped", "?"), r,
+            "≤ 2× venv", r is not None and r <= 2.0, "{:.2f}")
+    ui = app.get("ui") or {}
+    if ui:
+        st = ui.get("stream") or {}
+        n = st.get("requests")
+        rate = f"{_fmt(st.get('rate'))} req/s, {st.get('ticks', 0)} ticks of a 2 ms timer" if st else "—"
+        row(f"{n or '?'} replies stream into the live list: longest GUI stall (ms)", st.get("max_ms"), rate, None,
+            "< 50 ms", st.get("max_ms") is not None and st["max_ms"] < 50, "{:.1f}")
+        row("… 99th percentile of GUI stalls (ms)", st.get("p99_ms"), "—", None, "< 16 ms",
+            st.get("p99_ms") is not None and st["p99_ms"] < 16, "{:.1f}")
+        rw, peers = ui.get("rows") or {}, app.get("rows_peers") or {}
+        peer = (f"QAbstractTableModel over a list {_fmt(_get(peers, 'model', 'bytes_per_row'))}; "
+                f"QTableWidget {_fmt(_get(peers, 'widget', 'bytes_per_row'))} (RSS)")
+        ours = rw.get("traced_bytes_per_row")
+        row("100,000 replies in the list: memory per row (bytes, traced; RSS growth "
+            f"{_fmt(rw.get('rss_bytes_per_row'))})", ours, peer, None, "≤ 2,048", ours is not None and ours <= 2048)
+        peer = (f"QAbstractTableModel {_fmt(_get(peers, 'model', 'rows_per_s'))}; "
+                f"QTableWidget {_fmt(_get(peers, 'widget', 'rows_per_s'))}")
+        row("100,000 replies into the list (rows/s)", rw.get("add_rows_per_s"), peer, None, "—", None)
+        js = ui.get("json") or {}
+        mb = f"{js['bytes'] / 2**20:.0f} MiB" if js.get("bytes") else "big"
+        first = js.get("first_screen_s")
+        row(f"open a {mb} JSON body: first screen (ms)", first and first * 1000, "—", None, "< 1,000 ms",
+            first is not None and first < 1.0 and bool(js.get("ok")))
+        row("… longest stall while opening, paging, text, hex (ms)", js.get("max_ms"), "—", None, "< 100 ms",
+            js.get("max_ms") is not None and js["max_ms"] < 100, "{:.1f}")
+    return "\n".join(lines)
+
+
 def conditions() -> str:
     def version(cmd: list[str]) -> str:
         try:
@@ -153,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clients", default=",".join(CLIENTS), help="comma-separated subset of " + ",".join(CLIENTS))
     p.add_argument("--timeout", type=float, default=180.0, help="seconds allowed per client run")
     p.add_argument("--json", help="also write the raw results to this file")
+    p.add_argument("--skip", default="", help="comma-separated parts to leave out: net,start,frozen,ui")
     a = p.parse_args(argv)
     count = a.count or (50 if a.quick else 2000)
     mib = a.mib or (8 if a.quick else 1024)
@@ -161,24 +296,33 @@ def main(argv: list[str] | None = None) -> int:
     bad = [c for c in clients if c not in CLIENTS]
     if bad:
         p.error(f"unknown client(s): {', '.join(bad)}")
+    skip = {x for x in a.skip.split(",") if x}
     print(f"Courier benchmark: {count} small GETs x 3 protocols and a {mib} MiB download, "
           f"medians of {reps}, each client run in its own process.", flush=True)
     start = time.monotonic()
     before = conditions()
-    with Nginx(big_size=mib << 20) as n:
-        raw = measure(n, clients, count, reps, a.timeout)
+    raw: dict[str, Any] = {}
+    if "net" not in skip:
+        with Nginx(big_size=mib << 20) as n:
+            raw = measure(n, clients, count, reps, a.timeout)
     summary = summarize(raw)
+    app = measure_app(skip, a.quick, a.timeout)
+    if summary:
+        print()
+        print(table(summary, count, mib))
     print()
-    print(table(summary, count, mib))
+    print(targets(summary, app, count, mib))
     print()
     print(f"Conditions: {before}. Took {time.monotonic() - start:.0f} s.")
-    print("Rates are medians of wall-clock runs; CPU is the client's own (robust when the machine is busy).")
+    print("Rates are medians of wall-clock runs; CPU is the client's own (robust when the machine is busy). "
+          "Start figures are medians of fresh processes; GUI stalls are gaps between ticks of a 2 ms timer.")
     errors = [(k, c, e) for k, s in summary.items() for c, v in s.items() for e in v["errors"]]
+    errors += [("app", part, v["error"]) for part, v in app.items() if isinstance(v, dict) and "error" in v]
     for kind, client, err in errors:
         print(f"ERROR {kind} {client}: {err}")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"summary": summary, "raw": raw, "conditions": before}, f, indent=1)
+            json.dump({"summary": summary, "raw": raw, "app": app, "conditions": before}, f, indent=1)
     return 1 if errors else 0
 
 

@@ -60,9 +60,9 @@ print("modules", " ".join(m for m in ("pyqtgraph", "numpy", "httpx", "keyring") 
 """
 
 
-def sample(kind: str, env: dict[str, str]) -> tuple[float, float, str, float]:
+def sample(kind: str, env: dict[str, str], child: str = CHILD) -> tuple[float, float, str, float]:
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, kind], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", child, kind], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     assert proc.stdout is not None
     painted = rss = rss_painted = 0.0

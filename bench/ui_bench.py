@@ -100,6 +100,12 @@ def rows_100k() -> dict[str, float]:
     filter_s = time.perf_counter() - t0
     model.set_filter()
     panel.close()
+    # Delete the view before its model, now: left to the interpreter's exit, the order is arbitrary
+    # and Qt aborts ("shared QObject was deleted directly").
+    import shiboken6
+
+    shiboken6.delete(panel)
+    shiboken6.delete(model)
     store.close()
     return {"traced_bytes_per_row": traced / 100_000, "rss_bytes_per_row": (rss1 - rss0) * 1024 * 1024 / 100_000,
             "add_rows_per_s": 100_000 / add_s, "sort_ms": sort_s * 1000, "filter_ms": filter_s * 1000}
@@ -169,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}, "
           f"QPA {os.environ.get('QT_QPA_PLATFORM')}")
     with Nginx(big_size=1 << 20) as nginx:
-        window = MainWindow(QtNetworkManager(), restore=False)
+        manager = QtNetworkManager()
+        window = MainWindow(manager, restore=False)
         window.resize(1280, 800)
         window.show()
         app.processEvents()
@@ -190,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"longest stall while opening {j['open_max_ms']:.1f} ms, while opening + paging + text + hex "
                   f"{j['max_ms']:.1f} ms (target < 100), p99 {j['p99_ms']:.1f} ms{'' if j['ok'] else ' (CONTENT WRONG)'}")
         window.close()
+        manager.close()  # stops the network thread before the interpreter tears Qt down
     if "rows" not in skip:
         r2 = figures["rows"] = rows_100k()
         print(f"\n100,000 rows: {r2['traced_bytes_per_row']:.0f} bytes/row traced by tracemalloc, "

@@ -1,5 +1,6 @@
-"""The benchmark runs end to end in quick mode (tiny counts): nginx, core, httpx, QNAM and curl.
-No speed is asserted, only that every client completed every workload and the table is printed."""
+"""The benchmark runs end to end in quick mode (tiny counts): nginx, core, httpx, QNAM and curl, then
+the start, UI and row figures with their peers. No speed is asserted, only that every client
+completed every workload and both tables are printed with a figure in every row."""
 
 from __future__ import annotations
 
@@ -27,3 +28,14 @@ def test_bench_quick_mode_prints_the_table(tmp_path) -> None:
             got = summary[kind][client]
             assert got["errors"] == [] and got["rate"] and got["rate"] > 0, (kind, client, got)
     assert summary["download"]["core+store"]["rate"] > 0
+    app = json.loads(out.read_text())["app"]
+    assert app["start"]["courier"]["paint_s"] > 0 and app["start"]["bare"]["paint_s"] > 0
+    assert app["naive"]["idle_rss_mb"] > 0
+    assert app["ui"]["stream"]["ok"] == app["ui"]["stream"]["requests"] > 0
+    assert app["ui"]["json"]["ok"] == 1.0 and app["ui"]["rows"]["traced_bytes_per_row"] > 0
+    assert app["rows_peers"]["widget"]["bytes_per_row"] > 0
+    targets = p.stdout[p.stdout.index("| figure | Courier |"):]
+    for row in ("start: main window's first paint", "idle RSS", "frozen start", "longest GUI stall",
+                "99th percentile", "memory per row", "rows/s", "first screen", "longest stall while opening"):
+        line = next(ln for ln in targets.splitlines() if row in ln)
+        assert "not measured" not in line or row == "frozen start", line
