@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.servers import HypercornServer, Seen
+from tests.servers import HypercornServer, Seen, read_request_body
 
 
 class PolicyApp:
@@ -37,20 +37,10 @@ class PolicyApp:
         return [r for r in self.seen.requests if r["path"] == path]
 
     async def __call__(self, scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
+        got = await read_request_body(scope, receive, send)
+        if got is None:
+            return
+        body = got
         path: str = scope["path"]
         raw_qs = scope.get("query_string", b"").decode("latin-1")
         q = parse_qsl(raw_qs, keep_blank_values=True)

@@ -19,6 +19,8 @@ import pytest
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from tests.servers import read_request_body
+
 
 def free_port() -> int:
     s = socket.socket()
@@ -213,20 +215,10 @@ def make_auth_app(seen: list[dict[str, Any]]) -> Callable[..., Any]:
     ntlm_contexts: dict[tuple[Any, ...], Any] = {}
 
     async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
-        while True:
-            msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
+        got = await read_request_body(scope, receive, send)
+        if got is None:
+            return
+        body = got
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         auth = next((v for k, v in headers if k == "authorization"), None)
         path: str = scope["path"]

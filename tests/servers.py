@@ -26,22 +26,32 @@ class Seen:
     files: dict[str, tuple[str, str]] = field(default_factory=dict)  # /file/<name> → (path, content type)
 
 
-def make_app(seen: Seen) -> Callable[..., Any]:
-    async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                msg = await receive()
-                if msg["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif msg["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
-        body = b""
+async def read_request_body(scope: dict[str, Any], receive: Callable[..., Any],
+                            send: Callable[..., Any]) -> bytes | None:
+    """An ASGI app's opening: answers the lifespan protocol (returns None: nothing to serve), or
+    reads the whole request body."""
+    if scope["type"] == "lifespan":
         while True:
             msg = await receive()
-            body += msg.get("body", b"")
-            if not msg.get("more_body"):
-                break
+            if msg["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif msg["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return None
+    body = b""
+    while True:
+        msg = await receive()
+        body += msg.get("body", b"")
+        if not msg.get("more_body"):
+            return body
+
+
+def make_app(seen: Seen) -> Callable[..., Any]:
+    async def app(scope: dict[str, Any], receive: Callable[..., Any], send: Callable[..., Any]) -> None:
+        got = await read_request_body(scope, receive, send)
+        if got is None:
+            return
+        body = got
         path: str = scope["path"]
         qs = scope.get("query_string", b"").decode()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
