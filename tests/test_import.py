@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -350,3 +352,18 @@ def test_openapi_schemas_that_refer_to_themselves_widely_stay_small() -> None:
         "components": {"schemas": {"Node": {"type": "object", "properties": props}}}}
     result = parse(json.dumps(doc), "openapi")  # 50 ** 6 nodes without the budget: a hang
     assert len(result.collection.requests()[0].body.text) < 200_000
+
+
+def test_a_killed_imports_leftover_folder_is_cleared_by_the_next_import(tmp_path: Path) -> None:
+    # What `kill -9` during an import leaves beside the destination: a half-written temp folder.
+    old = tmp_path / ".courier-tmp-import-k1ll3d"
+    (old / "requests").mkdir(parents=True)
+    (old / "requests" / "half.toml").write_text("method = \"GE")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    young = tmp_path / ".courier-tmp-import-running"  # another import, running now: left alone
+    young.mkdir()
+    save_import(read_import([POSTMAN, POSTMAN_ENV]), tmp_path / "petstore", MemorySecrets())
+    assert not old.exists()
+    assert young.exists()
+    assert load_collection(tmp_path / "petstore")[0].name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".courier-tmp-import-running", "petstore"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -70,6 +71,34 @@ def render(col: Collection) -> dict[str, str]:
     return files
 
 
+IMPORT_TEMP_PREFIX = atomic.TEMP_PREFIX + "import-"
+STALE_IMPORT_AGE = 600.0  # seconds: older half-written import folders are leftovers of a killed import
+
+
+def remove_stale_imports(parent: Path, older_than: float = STALE_IMPORT_AGE) -> list[Path]:
+    """Delete ``.courier-tmp-import-*`` folders that an import killed midway left in ``parent``.
+
+    They never hold the only copy of anything (the import's source file still exists); a young one
+    may belong to an import running now, so only those untouched for ``older_than`` seconds go."""
+    removed: list[Path] = []
+    now = time.time()
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not entry.name.startswith(IMPORT_TEMP_PREFIX) or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
 def write_new(col: Collection, dest: str | os.PathLike[str]) -> dict[str, str]:
     """Create collection folder ``dest`` (absent or empty) holding ``col``; all or nothing."""
     dest = Path(dest)
@@ -77,7 +106,8 @@ def write_new(col: Collection, dest: str | os.PathLike[str]) -> dict[str, str]:
         raise StoreError(f"{dest} already exists and is not an empty folder")
     files = render(col)  # fails before anything touches the disk
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=atomic.TEMP_PREFIX + "import-", dir=dest.parent))
+    remove_stale_imports(dest.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=IMPORT_TEMP_PREFIX, dir=dest.parent))
     try:
         for rel, text in files.items():
             path = tmp / rel
