@@ -49,7 +49,8 @@ GAPS = [
     "The app keeps cookies in memory only: `SqliteCookieStore.open_or_recreate` is ready for the day it "
     "persists them (tested here), but nothing in the app opens a cookie store yet.",
     "An import killed half-way leaves a hidden `.courier-tmp-import-*` folder next to the destination "
-    "(never a partial collection); nothing removes it later.",
+    "(never a partial collection) until the next import into that folder, which removes such folders "
+    "once untouched for 10 minutes.",
     "Settings set aside a broken file as `settings.json.corrupt-<unix time>`, the other stores as "
     "`<name>.corrupt-<date-time>` (TLS exceptions: `.unreadable-`, window state: `.broken.json`).",
 ]
