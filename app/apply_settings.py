@@ -12,6 +12,7 @@ manager's ``create_request`` hook.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
@@ -32,11 +33,12 @@ from core.hsts import HstsStoreError
 from core.tls.store import FILE_NAME as TLS_EXCEPTIONS_FILE
 
 HSTS_FILE = "hsts.json"
+COOKIES_FILE = "cookies.sqlite"
 
 SETTING_LABELS: dict[str, str] = {
     "proxy": "Proxy", "pac_url": "Automatic proxy configuration (PAC)",
     "redirect_policy": "Redirect policy", "max_redirects": "Maximum redirects",
-    "hsts_enabled": "HSTS", "cache": "HTTP cache", "cache_load_control": "Default cache load control",
+    "hsts_enabled": "HSTS", "keep_cookies": "Keep cookies", "cache": "HTTP cache", "cache_load_control": "Default cache load control",
     "transfer_timeout": "Transfer timeout", "http2_allowed": "HTTP/2",
     "trust_store": "Trust store", "extra_ca_files": "Extra CA certificates",
     "client_certificates": "Client certificates", "tls_keylog": "TLS key log",
@@ -175,12 +177,52 @@ def enable_hsts_store(m: NetworkManager, path: Path, out: ApplyResult) -> None:
                          f"{aside.name} and a new one was started.")
 
 
+def apply_cookies(s: Settings, m: NetworkManager, data_dir: Path | None, out: ApplyResult) -> bool:
+    """Keep cookies across restarts in ``data_dir/cookies.sqlite``, or only in memory.
+
+    Turning it on carries the cookies of this session over into the store; turning it off closes
+    the store and deletes the file (what was kept is forgotten), the session's cookies stay in
+    memory. A damaged store is set aside and a new one started; False when there is nowhere to keep it."""
+    from core.cookie_store import CookieStoreError, SqliteCookieStore
+    from core.cookies import CookieJar
+
+    jar = m.cookie_jar
+    if not s.keep_cookies:
+        if jar.store is not None:
+            path = jar.store.path
+            jar.store.close()
+            m.cookie_jar = CookieJar()
+            m.cookie_jar.set_all_cookies(jar.all_cookies())
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path.with_name(path.name + suffix))
+        return True
+    if data_dir is None:
+        return False
+    if jar.store is not None and jar.store.path == data_dir / COOKIES_FILE:
+        return True
+    try:
+        store, note = SqliteCookieStore.open_or_recreate(data_dir / COOKIES_FILE)
+    except (CookieStoreError, OSError) as exc:
+        out.notes.append(f"{exc} Cookies are kept in memory only.")
+        return False
+    if note:
+        out.notes.append(note)
+    kept = CookieJar(store)
+    for cookie in jar.all_cookies():  # this session's cookies win over older stored ones
+        kept.insert_cookie(cookie)
+    if jar.store is not None:
+        jar.store.close()
+    m.cookie_jar = kept
+    return True
+
+
 def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path | None = None,
                    store: SecretStore | None = None, cache_dir: Path | None = None) -> ApplyResult:
     """Must run on the manager's loop thread (``QtNetworkManager.thread.run_sync``).
 
-    ``data_dir``: where known HSTS hosts and remembered certificate exceptions are kept across
-    restarts. ``store``: the keyring, for PKCS#12 passwords. ``cache_dir``: the HTTP cache.
+    ``data_dir``: where known HSTS hosts, cookies and remembered certificate exceptions are kept
+    across restarts. ``store``: the keyring, for PKCS#12 passwords. ``cache_dir``: the HTTP cache.
     """
     s, m, out = settings, manager, ApplyResult()
     m.transfer_timeout = float(s.transfer_timeout)
@@ -203,4 +245,5 @@ def apply_settings(settings: Settings, manager: NetworkManager, data_dir: Path |
                  "cache_load_control"):
         out.mark(name, True)
     out.mark("cache", apply_cache(s, m, cache_dir))
+    out.mark("keep_cookies", apply_cookies(s, m, data_dir, out))
     return out

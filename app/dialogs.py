@@ -105,6 +105,9 @@ class Dialogs(QObject):
         for c in before.client_certificates:
             if (c.host, c.cert_file) not in kept and c.cert_file.lower().endswith((".p12", ".pfx")):
                 ctx.worker.run(ctx.store.forget, CredentialKey.for_client_certificate(c.host, c.cert_file))
+        if dialog.clear_cookies.isChecked():
+            core = self.manager.core
+            self.manager.thread.run_sync(lambda: core.cookie_jar.clear())
         if dialog.client_cert_passwords:
             # The core reads a PKCS#12 password when it builds a context: apply once it is stored.
             ctx.worker.run(lambda: None, on_done=lambda _f: self.apply())

@@ -114,6 +114,7 @@ class Settings:
     redirect_policy: RedirectPolicy = RedirectPolicy.NO_LESS_SAFE
     max_redirects: int = 50
     hsts_enabled: bool = True
+    keep_cookies: bool = True  # cookies with an expiry survive a restart (cookies.sqlite); session cookies never
     cache_enabled: bool = False
     cache_size_mb: int = 50
     cache_load_control: CacheLoad = CacheLoad.PREFER_NETWORK

@@ -46,8 +46,6 @@ GAPS = [
     "Pasting a curl command with a 5 MB body parses in ~0.1 s, but the composer then puts the body into a "
     "`QPlainTextEdit` as one 5 MB line, which takes 4–9 s on the GUI thread (Qt lays out the whole line). "
     "Big bodies need a read-only or file-backed view in the composer.",
-    "The app keeps cookies in memory only: `SqliteCookieStore.open_or_recreate` is ready for the day it "
-    "persists them (tested here), but nothing in the app opens a cookie store yet.",
     "An import killed half-way leaves a hidden `.courier-tmp-import-*` folder next to the destination "
     "(never a partial collection) until the next import into that folder, which removes such folders "
     "once untouched for 10 minutes.",

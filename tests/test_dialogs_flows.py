@@ -325,3 +325,43 @@ def test_cache_setting_serves_a_fresh_answer_from_disk(
         third = manager.get(url)
     assert third.core.content() == b"dialogs-fresh v2" and manager.core.cache is None
     dialogs.close()
+
+
+def test_cookies_survive_a_restart_and_the_settings_page_forgets_them(qtbot, policy_server, tmp_path: Path) -> None:
+    from urllib.parse import quote
+
+    data = tmp_path / "data"
+    set_both = (policy_server.url + "/echo?set=" + quote("kept=1; Max-Age=3600; Path=/")
+                + "&set=" + quote("session=1; Path=/"))
+    context, manager, dialogs, _shown = _session(data)
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        manager.get(set_both)
+    _end(context, manager, dialogs)
+    assert (data / "cookies.sqlite").exists()
+    assert b"session" not in (data / "cookies.sqlite").read_bytes()  # session cookies are never written
+
+    def sent_cookie(manager: QtNetworkManager) -> str | None:
+        with qtbot.waitSignal(manager.finished, timeout=10000):
+            reply = manager.get(policy_server.url + "/echo")
+        return json.loads(reply.core.content())["cookie"]
+
+    context, manager, dialogs, _shown = _session(data)  # the app started again
+    assert sent_cookie(manager) == "kept=1"
+    page = dialogs.open_settings()
+    assert page.keep_cookies.isChecked()
+    page.clear_cookies.click()
+    page.accept()
+    assert sent_cookie(manager) is None
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        manager.get(set_both)
+    page = dialogs.open_settings()
+    page.keep_cookies.setChecked(False)  # keep nothing on disk: the file goes, this session's cookies stay
+    page.accept()
+    qtbot.waitUntil(lambda: not (data / "cookies.sqlite").exists(), timeout=5000)
+    assert sent_cookie(manager) == "kept=1; session=1"
+    _end(context, manager, dialogs)
+    assert json.loads((data / "settings.json").read_text())["keep_cookies"] is False
+
+    context, manager, dialogs, _shown = _session(data)
+    assert sent_cookie(manager) is None and not (data / "cookies.sqlite").exists()
+    _end(context, manager, dialogs)

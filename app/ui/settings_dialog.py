@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -71,7 +72,7 @@ PAGES = ["Proxy", "Requests", "Cache and HSTS", "TLS", "Passwords", "Certificate
 PAGE_SETTINGS = {
     "Proxy": ["proxy", "pac_url"],
     "Requests": ["redirect_policy", "max_redirects", "transfer_timeout", "http2_allowed"],
-    "Cache and HSTS": ["hsts_enabled", "cache", "cache_load_control"],
+    "Cache and HSTS": ["hsts_enabled", "keep_cookies", "cache", "cache_load_control"],
     "TLS": ["trust_store", "extra_ca_files", "client_certificates", "tls_keylog"],
 }
 
@@ -221,6 +222,10 @@ class SettingsDialog(QDialog):
     def _cache_page(self) -> QWidget:
         w, form = _form()
         self.hsts_enabled = QCheckBox("Honour Strict-Transport-Security (upgrade known hosts to https)")
+        self.keep_cookies = QCheckBox("Keep cookies between sessions (session cookies always end with the app)")
+        self.clear_cookies = QPushButton("Forget all cookies")
+        self.clear_cookies.setCheckable(True)
+        self.clear_cookies.setToolTip("On OK, every cookie is deleted, in memory and on disk")
         self.cache_enabled = QCheckBox("Keep an HTTP cache on disk")
         self.cache_size = QSpinBox()
         self.cache_size.setRange(1, 100_000)
@@ -230,6 +235,8 @@ class SettingsDialog(QDialog):
             self.cache_load.addItem(text, choice)
         self.cache_enabled.toggled.connect(self._sync_cache)
         form.addRow("HSTS:", self.hsts_enabled)
+        form.addRow("Cookies:", self.keep_cookies)
+        form.addRow("", self.clear_cookies)
         form.addRow("Cache:", self.cache_enabled)
         form.addRow("Cache size:", self.cache_size)
         form.addRow("Default load control:", self.cache_load)
@@ -330,6 +337,7 @@ class SettingsDialog(QDialog):
         self.transfer_timeout.setValue(s.transfer_timeout)
         self.http2_allowed.setChecked(s.http2_allowed)
         self.hsts_enabled.setChecked(s.hsts_enabled)
+        self.keep_cookies.setChecked(s.keep_cookies)
         self.cache_enabled.setChecked(s.cache_enabled)
         self.cache_size.setValue(s.cache_size_mb)
         self.cache_load.setCurrentIndex(self.cache_load.findData(s.cache_load_control))
@@ -355,7 +363,8 @@ class SettingsDialog(QDialog):
             no_proxy=self.no_proxy.text(), pac_url=self.pac_url.text().strip(),
             redirect_policy=RedirectPolicy(self.redirect_policy.currentData()), max_redirects=self.max_redirects.value(),
             transfer_timeout=self.transfer_timeout.value(), http2_allowed=self.http2_allowed.isChecked(),
-            hsts_enabled=self.hsts_enabled.isChecked(), cache_enabled=self.cache_enabled.isChecked(),
+            hsts_enabled=self.hsts_enabled.isChecked(), keep_cookies=self.keep_cookies.isChecked(),
+            cache_enabled=self.cache_enabled.isChecked(),
             cache_size_mb=self.cache_size.value(), cache_load_control=CacheLoad(self.cache_load.currentData()),
             trust_store=TrustSource.SYSTEM if self.trust_system.isChecked() else TrustSource.CERTIFI,
             extra_ca_files=[self.extra_cas.item(i).text() for i in range(self.extra_cas.count())],
@@ -392,6 +401,8 @@ class SettingsDialog(QDialog):
         self.worker.run(_load_lists, self.store, self.exceptions, on_done=self._lists_loaded)
 
     def _lists_loaded(self, future: concurrent.futures.Future[Any]) -> None:
+        if not shiboken6.isValid(self.keyring_banner):
+            return  # the dialog was closed (and deleted) before its lists arrived
         problem, entries, exceptions = future.result()
         self.lists_ready = True
         self.keyring_problem = problem
