@@ -261,6 +261,8 @@ class CookieJar:
     # -- QNAM's API --------------------------------------------------------------------------
     def cookies_for_url(self, url: str, now: float | None = None) -> list[Cookie]:
         """C6, C7: the cookies to send to ``url``, longest path first."""
+        if not self._cookies:
+            return []
         now = time.time() if now is None else now
         scheme, host, path = _url_host_path(url)
         out: list[Cookie] = []

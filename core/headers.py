@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import locale
 import os
 import re
@@ -20,12 +21,16 @@ def title_case(name: str) -> str:
 
 
 def accept_language() -> str:
-    """From the locale like QNAM's makeAcceptLanguage (W4): C → ``en,*``."""
-    name = ""
-    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        name = os.environ.get(var, "")
-        if name:
-            break
+    """From the locale like QNAM's makeAcceptLanguage (W4): C → ``en,*``. The environment is read
+    on every call; the process locale (when no variable is set) is read once, as Qt caches its
+    system locale."""
+    get = os.environ.get
+    return _accept_language(get("LC_ALL", ""), get("LC_MESSAGES", ""), get("LANG", ""))
+
+
+@functools.lru_cache(maxsize=16)
+def _accept_language(lc_all: str, lc_messages: str, lang: str) -> str:
+    name = lc_all or lc_messages or lang
     if not name:
         try:
             name = locale.getlocale()[0] or ""
@@ -34,10 +39,10 @@ def accept_language() -> str:
     name = name.split(".")[0].split("@")[0]
     if not name or name in ("C", "POSIX"):
         return "en,*"
-    lang = name.replace("_", "-")
-    if lang.startswith("en"):
-        return f"{lang},*"
-    return f"{lang},en,*"
+    tag = name.replace("_", "-")
+    if tag.startswith("en"):
+        return f"{tag},*"
+    return f"{tag},en,*"
 
 
 def validate(headers: list[tuple[str, str]]) -> None:

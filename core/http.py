@@ -33,6 +33,7 @@ from core.timings import HopTimings
 from core.tls import describe_ssl_error
 from core.transport import OriginKey
 from core.transport.backend import current_trace
+from core.transport.stream import BodyStream
 
 PROGRESS_INTERVAL = 0.1
 REDIRECT_BODY_DRAIN = 64 * 1024  # read (and drop) a 3xx body up to this size to keep the connection
@@ -100,6 +101,17 @@ class Target:
                 from exc
 
 
+def target_for(url: str) -> Target:
+    """``Target(url)``, shared between requests for the same URL (a Target is never changed after
+    it is made). URLs with userinfo are parsed each time: no credentials in a process-wide cache."""
+    return Target(url) if "@" in url else _cached_target(url)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_target(url: str) -> Target:
+    return Target(url)
+
+
 @functools.lru_cache(maxsize=512)
 def _parse_wire_url(url: str) -> httpx.URL:
     """httpx's URL parser costs ~10% of a small request's CPU; the same URLs come back (immutable result)."""
@@ -125,6 +137,10 @@ class _Tracer:
         self.connected = False
 
     async def __call__(self, name: str, info: dict[str, Any]) -> None:
+        self.sync(name, info)
+
+    def sync(self, name: str, info: dict[str, Any]) -> None:
+        """The same without an await: our transport calls this directly (``backend.sync_trace``)."""
         now = time.perf_counter()
         c = self.hop.connection
         if name == "connection.dns.started":
@@ -159,7 +175,8 @@ class _Tracer:
                 c.reused = True
         elif name.endswith(".send_request_body.complete"):
             self.hop.request_end = now
-            self.reply.emit(ev.RequestSent(self.reply))
+            if self.reply._listeners:
+                self.reply.emit(ev.RequestSent(self.reply))
         elif name.endswith(".receive_response_headers.complete"):
             self.hop.response_start = now
 
@@ -231,7 +248,7 @@ def map_exception(exc: BaseException, target: Target) -> CourierError:
 async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
     req = reply.request
     method = reply.method
-    target = Target(reply.url)
+    target = target_for(reply.url)
     app_headers = list(req.headers)
     if req.bearer_token and not req.has_header("Authorization"):
         app_headers.append(("Authorization", f"Bearer {req.bearer_token}"))
@@ -308,7 +325,8 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                 return
             if status in REDIRECT_CODES and status != 305:
                 reply.redirection_target = location  # R15
-            reply.emit(ev.MetaDataChanged(reply))
+            if reply._listeners:
+                reply.emit(ev.MetaDataChanged(reply))
             writer = caching.writer(method, target.url, status, reply.reason, reply.headers, body is not None,
                                     reply.redirection_target)
             try:
@@ -334,7 +352,7 @@ async def _follow(reply: Reply, redirector: Redirector, hop: HopTimings, src: Ta
                   response: httpx.Response | None) -> tuple[str, Body | None, list[tuple[str, str]], Target]:
     """Follow one 3xx (from the network or the cache): the next hop's method, body, headers, target."""
     dst_url = redirector.target(src.url, status, location)
-    dst = Target(dst_url)
+    dst = target_for(dst_url)
     reply.emit(ev.MetaDataChanged(reply))
     reply.redirects.append(RedirectHop(src.url, status, location or "", method))
     if response is not None:
@@ -375,10 +393,58 @@ def _make_request(reply: Reply, tracer: _Tracer, method: str, target: Target, wi
     reply.sent_headers = wire
     stream: Any = _body_stream(reply, body, length) if body is not None and (length or length is None) else b""
     try:
+        if stream == b"":
+            return empty_request(method, target.wire_url(), wire, {"trace": tracer, **extensions})
         return httpx.Request(method, target.wire_url(), headers=wire, content=stream,
                              extensions={"trace": tracer, **extensions})
     except (httpx.InvalidURL, ValueError, TypeError) as exc:
         raise CourierError(NetworkError.ProtocolInvalidOperationError, f"Invalid request: {exc}") from exc
+
+
+_NO_BODY = httpx.ByteStream(b"")
+
+
+def empty_request(method: str, url: httpx.URL, headers: list[tuple[str, str]],
+                  extensions: dict[str, Any]) -> httpx.Request:
+    """``httpx.Request(method, url, headers=headers, content=b"", extensions=extensions)``, built
+    directly: the same attributes, headers (ASCII-encoded, Host and ``Content-Length: 0`` added
+    as httpx's ``_prepare`` adds them) and errors, without normalizing the headers twice and
+    looking each default up case-insensitively (~8% of a small request's CPU). httpx is pinned;
+    tests/test_core_requests.py compares the two."""
+    out: list[tuple[bytes, bytes, bytes]] = []
+    has_host = has_length = False
+    ascii_only = True
+    for k, v in headers:
+        if type(k) is str and type(v) is str:
+            key, value = k.encode("ascii"), v.encode("ascii")
+        else:  # bytes given: httpx's own coercion, and no claim about the encoding
+            key = httpx._models._normalize_header_key(k)
+            value = httpx._models._normalize_header_value(v)
+            ascii_only = False
+        low = key.lower()
+        out.append((key, low, value))
+        if low == b"host":
+            has_host = True
+        elif low == b"content-length" or low == b"transfer-encoding":
+            has_length = True
+    method = method.upper()
+    auto: list[tuple[bytes, bytes, bytes]] = []
+    if not has_host and url.host:
+        auto.append((b"Host", b"host", url.netloc))
+    if not has_length and method in ("POST", "PUT", "PATCH"):
+        auto.append((b"Content-Length", b"content-length", b"0"))
+    hdrs_ = httpx.Headers()
+    hdrs_._list = auto + out if auto else out
+    if ascii_only:
+        hdrs_._encoding = "ascii"  # what its ``encoding`` property finds: every name and value is ASCII
+    req = httpx.Request.__new__(httpx.Request)
+    req.method = method
+    req.url = url
+    req.headers = hdrs_
+    req.extensions = extensions
+    req.stream = _NO_BODY
+    req._content = b""
+    return req
 
 
 def _queued(hop: HopTimings) -> None:
@@ -402,6 +468,18 @@ def _set_meta(reply: Reply, response: httpx.Response, target: Target, key: Origi
             reply.tls = info  # reused connections too
 
 
+def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """``response.aiter_raw()``; for our transport's body stream, the stream itself (httpx's wrapper
+    adds a generator, a context manager and a chunker per response that do nothing for it: its
+    errors are ours, not httpx's, and chunks go through unsplit). The response is marked consumed
+    the same way; ``run_http`` closes it."""
+    stream = response.stream
+    if type(stream) is BodyStream and not response.is_stream_consumed and not response.is_closed:
+        response.is_stream_consumed = True
+        return stream.__aiter__()
+    return response.aiter_raw()
+
+
 async def _download(reply: Reply, response: httpx.Response, auto_decompress: bool, store: bool,
                     threshold: int, hop: HopTimings, target: Target,
                     sink: Callable[[bytes], None] | None = None) -> None:
@@ -419,7 +497,7 @@ async def _download(reply: Reply, response: httpx.Response, auto_decompress: boo
     received = 0
     last = 0.0
     try:
-        async for raw in response.aiter_raw():
+        async for raw in raw_chunks(response):
             received += len(raw)
             if dog is not None:
                 dog.touch()
@@ -430,11 +508,13 @@ async def _download(reply: Reply, response: httpx.Response, auto_decompress: boo
                     reply.body.append(data)
                 if sink is not None:
                     sink(data)  # the HTTP cache's copy
-                reply.emit(ev.ReadyRead(reply, len(data), None if store else data))
+                if reply._listeners:
+                    reply.emit(ev.ReadyRead(reply, len(data), None if store else data))
             now = time.monotonic()
             if now - last >= PROGRESS_INTERVAL:
                 last = now
-                reply.emit(ev.DownloadProgress(reply, reply.bytes_received, total))
+                if reply._listeners:
+                    reply.emit(ev.DownloadProgress(reply, reply.bytes_received, total))
         if decoder is not None:
             tail = decoder.flush()
             if tail:
@@ -449,5 +529,6 @@ async def _download(reply: Reply, response: httpx.Response, auto_decompress: boo
     except (httpx.HTTPError, httpcore.NetworkError, httpcore.ProtocolError, OSError) as exc:
         raise map_exception(exc, target) from exc
     hop.response_end = time.perf_counter()
-    reply.emit(ev.DownloadProgress(reply, reply.bytes_received, reply.bytes_received))
+    if reply._listeners:
+        reply.emit(ev.DownloadProgress(reply, reply.bytes_received, reply.bytes_received))
 

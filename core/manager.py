@@ -7,6 +7,7 @@ All methods must be called on that loop's thread (the Qt bridge hops threads for
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from collections.abc import Callable, Iterable
@@ -185,10 +186,7 @@ class NetworkManager:
             _Watchdog(self, reply, timeout, float(total or 0)).arm()
 
     async def _run(self, reply: Reply, body: Body | None) -> None:
-        try:
-            scheme = urlsplit(reply.url).scheme.lower() if ":" in reply.url else ""
-        except ValueError:  # e.g. "http://[zz::1]/": the exchange says what is wrong with it
-            scheme = reply.url.split(":", 1)[0].lower()
+        scheme = _scheme_of(reply.url)
         try:
             if scheme not in self.supported_schemes():
                 raise CourierError(NetworkError.ProtocolUnknownError, f'Protocol "{scheme}" is unknown')
@@ -243,7 +241,8 @@ class NetworkManager:
         self._active.discard(reply)
         for listener in list(self._finished_listeners):
             listener(reply)
-        reply.emit(ev.Finished(reply))
+        if reply._listeners:
+            reply.emit(ev.Finished(reply))
         if self.auto_delete_replies:
             reply.close()
 
@@ -284,6 +283,21 @@ class _Watchdog:
             self.manager._abort(self.reply, NetworkError.TimeoutError, "Operation timed out")
         else:
             self._schedule()
+
+
+def _scheme_of(url: str) -> str:
+    """The URL's scheme, lower case (memoized, except for URLs with credentials)."""
+    return _scheme(url) if "@" in url else _cached_scheme(url)
+
+
+def _scheme(url: str) -> str:
+    try:
+        return urlsplit(url).scheme.lower() if ":" in url else ""
+    except ValueError:  # e.g. "http://[zz::1]/": the exchange says what is wrong with it
+        return url.split(":", 1)[0].lower()
+
+
+_cached_scheme = functools.lru_cache(maxsize=512)(_scheme)
 
 
 def _req(request: Request | str) -> Request:

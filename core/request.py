@@ -86,4 +86,7 @@ class Request:
         return self.attributes.get(attr, default)
 
     def copy(self) -> Request:
-        return replace(self, headers=list(self.headers), attributes=dict(self.attributes))
+        if type(self) is not Request:  # a subclass may add fields
+            return replace(self, headers=list(self.headers), attributes=dict(self.attributes))
+        return Request(self.url, list(self.headers), dict(self.attributes), self.transfer_timeout,
+                       self.maximum_redirects, self.peer_verify_name, self.bearer_token)

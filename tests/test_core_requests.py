@@ -254,3 +254,40 @@ def test_transparent_decompression(loop, http_server: HypercornServer, kind: str
         await m.aclose()
 
     run(loop, go())
+
+
+@pytest.mark.parametrize("method", ["GET", "post", "PUT", "PATCH", "DELETE", "PROPFIND"])
+@pytest.mark.parametrize("headers", [
+    [("Host", "example.com:8080"), ("Accept", "*/*"), ("Connection", "Keep-Alive")],
+    [("accept", "a"), ("X-Dup", "1"), ("x-dup", "2")],  # no Host: httpx adds it from the URL
+    [("Host", "h"), ("content-length", "0")],
+    [("Host", "h"), ("Transfer-Encoding", "chunked")],
+    [(b"Host", b"h"), ("X-Bytes", b"\xe9")],  # bytes pass through, the encoding is then looked up
+    [],
+])
+def test_fast_empty_request_equals_httpx_request(method: str, headers: list) -> None:  # type: ignore[type-arg]
+    import httpx
+
+    from core.http import empty_request
+
+    url = httpx.URL("https://example.com:8080/p?q=1")
+    fast = empty_request(method, url, headers, {"trace": None})
+    slow = httpx.Request(method, url, headers=headers, content=b"", extensions={"trace": None})
+    assert (fast.method, fast.url, fast.extensions) == (slow.method, slow.url, slow.extensions)
+    assert fast.headers.raw == slow.headers.raw and fast.headers.multi_items() == slow.headers.multi_items()
+    assert fast.headers.encoding == slow.headers.encoding
+    assert fast.content == slow.content == b"" and fast.read() == b""
+    assert isinstance(fast.stream, httpx.ByteStream) and b"".join(fast.stream) == b"".join(slow.stream)
+
+
+def test_fast_empty_request_refuses_what_httpx_refuses() -> None:
+    import httpx
+
+    from core.http import empty_request
+
+    url = httpx.URL("http://example.com/")
+    for bad in ([("X", "é")], [("é", "x")], [("X", 1)]):
+        with pytest.raises((ValueError, TypeError)) as slow:
+            httpx.Request("GET", url, headers=bad, content=b"")
+        with pytest.raises(slow.type):
+            empty_request("GET", url, bad, {})

@@ -358,6 +358,10 @@ def test_fast_response_headers_equal_httpx_headers() -> None:
     raw = [(b"Content-Type", b"text/plain"), (b"X-Dup", b"1"), (b"x-dup", b"2"), (b"Set-Cookie", b"a=\xe9")]
     fast, slow = response_headers(raw), httpx.Headers(raw)
     assert fast.raw == slow.raw and fast.multi_items() == slow.multi_items()
+    assert fast.encoding == slow.encoding == "iso-8859-1"
+    for other in ([(b"Location", b"/a"), (b"Server", b"nginx")], [(b"X", "é".encode())], []):
+        f, h = response_headers(other), httpx.Headers(other)
+        assert f.encoding == h.encoding and f.multi_items() == h.multi_items()
     assert fast.get_list("X-DUP") == ["1", "2"] and fast["content-type"] == "text/plain"
     assert httpx.Response(200, headers=fast).headers.raw == raw
 

@@ -21,6 +21,14 @@ TraceFn = Callable[[str, dict[str, Any]], Awaitable[None]]
 
 current_trace: contextvars.ContextVar[TraceFn | None] = contextvars.ContextVar(
     "courier_trace", default=None)
+SyncTraceFn = Callable[[str, dict[str, Any]], None]
+
+
+def sync_trace(trace: TraceFn | None) -> SyncTraceFn | None:
+    """The trace function's ``sync(name, info)`` when it has one (core's tracer does): the
+    connections call it without creating and awaiting a coroutine per event. Any other trace
+    function (httpcore's protocol, an awaitable) is awaited as usual."""
+    return getattr(trace, "sync", None) if trace is not None else None
 
 
 class NetStream:

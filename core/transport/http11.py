@@ -22,7 +22,7 @@ import httpx
 
 from core.errors import CourierError, NetworkError
 from core.tls.errors import describe_ssl_error
-from core.transport.backend import NetStream, TraceFn, resume_reading
+from core.transport.backend import NetStream, TraceFn, resume_reading, sync_trace
 from core.transport.flow import WriteFlow
 from core.transport.stream import BodyStream
 
@@ -383,8 +383,11 @@ class H1Connection(WriteFlow, asyncio.BufferedProtocol):
             if len(name) == 17 and name.lower() == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
         parts.append(b"\r\n")
+        sync = sync_trace(trace)
         try:
-            if trace is not None:
+            if sync is not None:
+                sync("http11.send_request_headers.started", {"request": request})
+            elif trace is not None:
                 await trace("http11.send_request_headers.started", {"request": request})
             if self.closed:
                 raise Stale(unprocessed=True, untouched=True)
@@ -417,7 +420,9 @@ class H1Connection(WriteFlow, asyncio.BufferedProtocol):
                     if chunked and not self.closed:
                         transport.write(b"0\r\n\r\n")
                     ex.request_done = True
-            if trace is not None:
+            if sync is not None:
+                sync("http11.send_request_body.complete", {"request": request})
+            elif trace is not None:
                 await trace("http11.send_request_body.complete", {"request": request})
             await ex.head
         except BaseException:
@@ -426,7 +431,9 @@ class H1Connection(WriteFlow, asyncio.BufferedProtocol):
                 self.keep_alive = False
                 self.close()
             raise
-        if trace is not None:
-            await trace("http11.receive_response_headers.complete",
-                        {"request": request, "return_value": (ex.version, ex.status, ex.reason, ex.headers)})
+        info = {"request": request, "return_value": (ex.version, ex.status, ex.reason, ex.headers)}
+        if sync is not None:
+            sync("http11.receive_response_headers.complete", info)
+        elif trace is not None:
+            await trace("http11.receive_response_headers.complete", info)
         return ex

@@ -23,7 +23,7 @@ import httpx
 from hpack import NeverIndexedHeaderTuple
 
 from core.errors import CourierError, NetworkError
-from core.transport.backend import NetStream, TraceFn
+from core.transport.backend import NetStream, TraceFn, sync_trace
 from core.transport.flow import WriteFlow
 from core.transport.http11 import (
     MAX_FIELD_SIZE,
@@ -506,9 +506,13 @@ class H2Connection(WriteFlow, asyncio.BufferedProtocol):
     async def send(self, request: httpx.Request, trace: TraceFn | None) -> H2Stream:
         if self.closed or self.goaway:
             raise Stale(unprocessed=True, untouched=True)
+        sync = sync_trace(trace)
         if trace is not None:
             try:
-                await trace("http2.send_request_headers.started", {"request": request})
+                if sync is not None:
+                    sync("http2.send_request_headers.started", {"request": request})
+                else:
+                    await trace("http2.send_request_headers.started", {"request": request})
             except BaseException:
                 if not self.closed:  # give back the stream slot the pool reserved for us
                     self.active -= 1
@@ -558,7 +562,9 @@ class H2Connection(WriteFlow, asyncio.BufferedProtocol):
             s.request_done = True
             if s.ended and not self.closed:
                 self._release(s)
-            if trace is not None:
+            if sync is not None:
+                sync("http2.send_request_body.complete", {"request": request, "stream_id": sid})
+            elif trace is not None:
                 await trace("http2.send_request_body.complete", {"request": request, "stream_id": sid})
             await s.head
         except BaseException:
@@ -567,10 +573,11 @@ class H2Connection(WriteFlow, asyncio.BufferedProtocol):
             elif not s.released and self.closed:
                 s.released = True
             raise
-        if trace is not None:
-            await trace("http2.receive_response_headers.complete",
-                        {"request": request, "stream_id": sid,
-                         "return_value": (b"HTTP/2", s.status, b"", s.headers)})
+        info = {"request": request, "stream_id": sid, "return_value": (b"HTTP/2", s.status, b"", s.headers)}
+        if sync is not None:
+            sync("http2.receive_response_headers.complete", info)
+        elif trace is not None:
+            await trace("http2.receive_response_headers.complete", info)
         return s
 
     def __repr__(self) -> str:

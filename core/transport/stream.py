@@ -18,6 +18,11 @@ def response_headers(raw: list[tuple[bytes, bytes]]) -> httpx.Headers:
     our parsers already (httpx is pinned; tests/test_transport.py checks the result is identical)."""
     headers = httpx.Headers()
     headers._list = [(name, name.lower(), value) for name, value in raw]
+    for name, value in raw:
+        if not (name.isascii() and value.isascii()):
+            break
+    else:  # what httpx's ``encoding`` property would find, without decoding every header to find it
+        headers._encoding = "ascii"
     return headers
 
 
