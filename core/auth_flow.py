@@ -259,13 +259,13 @@ async def send_with_auth(manager: _Manager, reply: _Reply, key: OriginKey, targe
             key = dataclasses.replace(key, proxy=endpoint)
     server = _ServerRounds(manager, reply, key, target)
     proxy = _ProxyRounds(manager, reply, key.proxy) if key.proxy is not None else None
-    uri = target.wire_url().raw_path.decode("ascii")
-    absolute = str(target.wire_url())
     while True:
-        extra = server.headers(method, uri)
+        # the request-URI forms are built only when a header needs them (str(URL) is not cheap)
+        extra = server.headers(method, target.wire_url().raw_path.decode("ascii")) \
+            if server.current is not None else []
         ext: dict[str, Any] = {}
         if proxy is not None:
-            extra += proxy.headers(method, absolute)
+            extra += proxy.headers(method, str(target.wire_url()))
             ext[AUTH_EXTENSION] = proxy
         request = make(extra, ext)
         try:

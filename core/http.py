@@ -190,9 +190,16 @@ def origin_key(manager: _Manager, reply: Reply, target: Target) -> OriginKey:
         uds = unix_socket_path(target, req.attribute(Attribute.FULL_LOCAL_SERVER_NAME))
     tls_profile = manager.tls.profile_for(req, target.host, target.port) \
         if target.scheme == "https" else "default"
-    return OriginKey(scheme="http" if uds else target.scheme, host=target.host, port=target.port,
-                     http2=bool(allowed), http2_direct=direct and target.scheme != "https",
-                     peer_verify_name=req.peer_verify_name, uds=uds, tls_profile=tls_profile)
+    return _origin_key("http" if uds else target.scheme, target.host, target.port, bool(allowed),
+                       direct and target.scheme != "https", req.peer_verify_name, uds, tls_profile)
+
+
+@functools.lru_cache(maxsize=256)
+def _origin_key(scheme: str, host: str, port: int, http2: bool, http2_direct: bool, peer_verify_name: str | None,
+                uds: str | None, tls_profile: str) -> OriginKey:
+    """One OriginKey object per distinct key (frozen: safe to share; equal keys compare by identity first)."""
+    return OriginKey(scheme=scheme, host=host, port=port, http2=http2, http2_direct=http2_direct,
+                     peer_verify_name=peer_verify_name, uds=uds, tls_profile=tls_profile)
 
 
 async def _body_stream(reply: Reply, body: Body, total: int | None) -> AsyncIterator[bytes]:
@@ -344,7 +351,7 @@ async def run_http(manager: _Manager, reply: Reply, body: Body | None) -> None:
                 reply.error_string = error_string_for_status(status, reply.reason, reply.url)
             return
         finally:
-            await response.aclose()
+            await close_response(response)
 
 
 async def _follow(reply: Reply, redirector: Redirector, hop: HopTimings, src: Target, status: int,
@@ -478,6 +485,17 @@ def raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
         response.is_stream_consumed = True
         return stream.__aiter__()
     return response.aiter_raw()
+
+
+async def close_response(response: httpx.Response) -> None:
+    """``response.aclose()``, without httpx's context manager for our transport's body stream."""
+    stream = response.stream
+    if type(stream) is BodyStream:
+        if not response.is_closed:
+            response.is_closed = True
+            await stream.aclose()
+    else:
+        await response.aclose()
 
 
 async def _download(reply: Reply, response: httpx.Response, auto_decompress: bool, store: bool,

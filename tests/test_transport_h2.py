@@ -230,3 +230,38 @@ def test_unprocessed_h2_request_is_resent_even_a_post(anyloop, behaviour: str, c
     assert len(answered) == (0 if body else 1)
     if not body:
         assert srv.accepted == connections
+
+
+def _normalized_body(fn: Any) -> str:
+    """A function's code without its docstring, comments, annotations, the h2 trace log line, and
+    with ``h2.exceptions.X`` / ``h2.errors.X`` written as plain ``X``."""
+    import ast
+    import inspect
+    import textwrap
+
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    func = tree.body[0]
+    assert isinstance(func, ast.FunctionDef)
+
+    class Strip(ast.NodeTransformer):
+        def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+            base = node.value
+            if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name) and base.value.id == "h2":
+                return ast.Name(id=node.attr, ctx=node.ctx)
+            return self.generic_visit(node)
+
+    body = [s for s in func.body
+            if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))  # docstring
+            and not isinstance(s, ast.AnnAssign)  # "events: list[Event]"
+            and "logger.trace" not in ast.unparse(s)]
+    return "\n".join(ast.unparse(Strip().visit(s)) for s in body)
+
+
+def test_our_receive_frame_is_h2s_without_the_trace_line() -> None:
+    import h2.connection
+
+    from core.transport.http2 import _H2State
+
+    theirs = h2.connection.H2Connection._receive_frame
+    assert "logger.trace" in __import__("inspect").getsource(theirs)
+    assert _normalized_body(_H2State._receive_frame) == _normalized_body(theirs)

@@ -18,7 +18,7 @@ import contextvars
 import ssl
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpcore
@@ -55,6 +55,15 @@ class OriginKey:
     peer_verify_name: str | None = None
     uds: str | None = None
     tls_profile: str = "default"
+    # The key is hashed several times per request (pools, credential caches, TLS): hashed once.
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.scheme, self.host, self.port, self.http2, self.http2_direct,
+                                                self.proxy, self.peer_verify_name, self.uds, self.tls_profile)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 class _Permit:
@@ -309,10 +318,12 @@ class Transport:
                 if attempt == 0 and ((exc.unprocessed and (exc.untouched or replayable)) or (retry and not new)):
                     continue
                 raise CourierError(NetworkError.RemoteHostClosedError, "Connection closed") from None
-            return httpx.Response(
-                status_code=ex.status, headers=response_headers(ex.headers), stream=ex.body, request=request,
+            response = httpx.Response(
+                status_code=ex.status, stream=ex.body, request=request,
                 extensions={"http_version": ex.version, "reason_phrase": ex.reason, "network_stream": conn.stream},
             )
+            response.headers = response_headers(ex.headers)  # as given (Response() would copy it, encoding lost)
+            return response
         raise AssertionError("unreachable")
 
     async def preconnect(self, key: OriginKey) -> None:
