@@ -25,6 +25,9 @@ class _CoreLoader(QObject):
         threading.Thread(target=self._run, name="courier-import", daemon=True).start()
 
     def _run(self) -> None:
+        # httpx imports its command line's modules (click, pygments, rich) when they happen to be
+        # installed; Courier never runs it: ~3 MB and ~15 ms saved where they are.
+        sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
         try:
             import app.bridge  # (core, httpx, asyncio: the slow part)
             import app.dialogs  # noqa: F401
@@ -32,7 +35,32 @@ class _CoreLoader(QObject):
             self.loaded.emit()
 
 
+def lighten_pyside_import_hook() -> None:
+    """PySide6 looks for the text "PySide6" in the source of every module imported after it (for
+    its ``__feature__`` switches) with ``inspect.getsource``, and ``linecache`` keeps every one of
+    those sources for the life of the process: ~10 MB once the core is loaded, and slower imports.
+    The same check, reading the file without keeping it. Nothing changes if PySide6 moves it."""
+    feature = sys.modules.get("shibokensupport.feature")
+    original = getattr(feature, "_mod_uses_pyside", None)
+    if original is None or getattr(original, "courier", False):
+        return
+
+    def uses_pyside(module: Any) -> bool:
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str) and path.endswith(".py"):
+            try:
+                with open(path, "rb") as fh:
+                    return b"PySide6" in fh.read()
+            except OSError:
+                return False
+        return bool(original(module))
+
+    uses_pyside.courier = True  # type: ignore[attr-defined]
+    feature._mod_uses_pyside = uses_pyside  # type: ignore[union-attr]
+
+
 def run_gui(quit_after: float | None = None) -> int:
+    lighten_pyside_import_hook()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("Courier")

@@ -10,13 +10,13 @@ import datetime as dt
 import hashlib
 import ipaddress
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
-from cryptography.x509 import BasicConstraints, SubjectAlternativeName
-from cryptography.x509.oid import ExtendedKeyUsageOID
+# ``cryptography`` is imported where a detail is first needed, not with this module: it costs
+# ~10 MB of memory and most sessions never look inside a certificate (docs/ui-performance.md).
+if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.x509 import BasicConstraints, SubjectAlternativeName
 
 
 class Certificate:
@@ -27,16 +27,22 @@ class Certificate:
 
     @classmethod
     def from_x509(cls, cert: x509.Certificate) -> Certificate:
+        from cryptography.hazmat.primitives import serialization
+
         c = cls(cert.public_bytes(serialization.Encoding.DER))
         c.__dict__["x509"] = cert
         return c
 
     @classmethod
     def from_pem(cls, pem: bytes) -> list[Certificate]:
+        from cryptography import x509
+
         return [cls.from_x509(c) for c in x509.load_pem_x509_certificates(pem)]
 
     @cached_property
     def x509(self) -> x509.Certificate:
+        from cryptography import x509
+
         return x509.load_der_x509_certificate(self.der)
 
     @cached_property
@@ -58,6 +64,8 @@ class Certificate:
 
     @cached_property
     def common_name(self) -> str | None:
+        from cryptography import x509
+
         attrs = self.x509.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         return str(attrs[0].value) if attrs else None
 
@@ -75,11 +83,15 @@ class Certificate:
 
     @cached_property
     def dns_names(self) -> list[str]:
+        from cryptography import x509
+
         san = self._san()
         return [str(n) for n in san.get_values_for_type(x509.DNSName)] if san is not None else []
 
     @cached_property
     def ip_addresses(self) -> list[str]:
+        from cryptography import x509
+
         san = self._san()
         return [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] if san is not None else []
 
@@ -93,6 +105,9 @@ class Certificate:
         return self._san() is not None
 
     def _san(self) -> SubjectAlternativeName | None:
+        from cryptography import x509
+        from cryptography.x509 import SubjectAlternativeName
+
         try:
             return self.x509.extensions.get_extension_for_class(SubjectAlternativeName).value
         except x509.ExtensionNotFound:
@@ -100,6 +115,8 @@ class Certificate:
 
     @cached_property
     def key_type(self) -> str:
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
         key = self.x509.public_key()
         if isinstance(key, rsa.RSAPublicKey):
             return "RSA"
@@ -115,6 +132,8 @@ class Certificate:
 
     @cached_property
     def key_size(self) -> int | None:
+        from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
         key = self.x509.public_key()
         if isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, dsa.DSAPublicKey)):
             return int(key.key_size)
@@ -130,6 +149,9 @@ class Certificate:
         return bool(bc is not None and bc.ca)
 
     def _basic_constraints(self) -> BasicConstraints | None:
+        from cryptography import x509
+        from cryptography.x509 import BasicConstraints
+
         try:
             return self.x509.extensions.get_extension_for_class(BasicConstraints).value
         except x509.ExtensionNotFound:
@@ -143,6 +165,9 @@ class Certificate:
     @cached_property
     def server_auth_allowed(self) -> bool:
         """False when an extendedKeyUsage extension is present without serverAuth (or anyEKU)."""
+        from cryptography import x509
+        from cryptography.x509.oid import ExtendedKeyUsageOID
+
         try:
             eku = self.x509.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         except x509.ExtensionNotFound:
@@ -159,6 +184,8 @@ class Certificate:
 
     def signed_by(self, issuer: Certificate) -> bool:
         """True when ``issuer``'s name and key made this certificate's signature."""
+        from cryptography.exceptions import InvalidSignature
+
         try:
             self.x509.verify_directly_issued_by(issuer.x509)
         except (InvalidSignature, ValueError, TypeError):  # wrong name, bad signature, odd key type
@@ -182,6 +209,8 @@ class Certificate:
         return False
 
     def pem(self) -> str:
+        from cryptography.hazmat.primitives import serialization
+
         return self.x509.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     def summary(self) -> dict[str, object]:

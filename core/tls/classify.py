@@ -11,12 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 from collections.abc import Sequence
-
-from cryptography import x509
-from cryptography.x509 import verification
+from typing import TYPE_CHECKING
 
 from core.tls.certificate import Certificate
 from core.tls.errors import CertificateError, SslError
+
+if TYPE_CHECKING:  # cryptography is imported when a chain is checked (start-up memory)
+    from cryptography.x509 import verification
 
 MAX_DEPTH = 10
 
@@ -39,6 +40,8 @@ class Anchors:
 
     def store(self) -> verification.Store | None:
         if self._store is None and self.certificates:
+            from cryptography.x509 import verification
+
             self._store = verification.Store([c.x509 for c in self.certificates])
         return self._store
 
@@ -134,6 +137,9 @@ def confirm(chain: Sequence[Certificate], peer_name: str, anchors: Anchors,
             now: dt.datetime | None = None) -> str | None:
     """A second opinion from ``cryptography``'s path validation (RFC 5280 / CA/B profile) for a
     chain ``classify`` found nothing wrong with. Returns its objection, or None when it agrees."""
+    from cryptography import x509
+    from cryptography.x509 import verification
+
     store = anchors.store()
     if store is None or not chain:
         return "no trusted root certificates are loaded"

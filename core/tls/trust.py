@@ -20,10 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
-
 from core.errors import CourierError, NetworkError
 from core.tls.certificate import Certificate
 from core.tls.classify import Anchors
@@ -186,6 +182,8 @@ class ContextFactory:
 def read_pem_certificates(path: str) -> list[Certificate]:
     """Every certificate in a PEM bundle that parses; odd ones (system bundles hold a few that
     break RFC 5280) are skipped, not fatal."""
+    from cryptography import x509  # imported when first needed (start-up memory)
+
     try:
         text = Path(path).read_bytes()
     except OSError:
@@ -212,6 +210,9 @@ def _uses_platform_verifier() -> bool:
 def load_client_certificate(ctx: ssl.SSLContext, cert: ClientCertificate) -> None:
     """Load ``cert`` into ``ctx``. A PKCS#12 file is converted in memory; what must touch the disk
     for OpenSSL is a private key encrypted with a one-time random password, deleted at once."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         if not cert.is_pkcs12:
             pw = cert._password()
