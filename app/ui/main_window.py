@@ -113,6 +113,7 @@ class MainWindow(QMainWindow):
 
         self._replies: dict[Composer, QtReply] = {}
         self._shown_row = -1
+        self._shown_complete = False
         self._state_saved = False
         self.installEventFilter(self)
         state = load_state() if restore else {}
@@ -312,13 +313,18 @@ class MainWindow(QMainWindow):
         if reply is None:
             self.details.clear()
             return
+        self._shown_complete = reply.is_finished  # its whole body is being shown
         self.details.show_reply(reply)
 
     def _rows_updated(self, rows: set[int], finished: set[int]) -> None:
         if self._shown_row in rows:
             reply = self.model.reply(self._shown_row)
             if reply is not None:
-                self.details.show_reply(reply, refresh_body=self._shown_row in finished)
+                # the body again only when it was shown unfinished (a finished reply's flush can
+                # arrive after it was shown: reloading then would drop the page on screen)
+                refresh = self._shown_row in finished and not self._shown_complete
+                self._shown_complete = self._shown_complete or reply.is_finished
+                self.details.show_reply(reply, refresh_body=refresh)
 
     @property
     def details(self) -> ReplyDetails:
