@@ -43,9 +43,8 @@ SECTIONS = {
                 "tests/test_redirects.py::test_a_remote_host_cannot_redirect_into_local_resources.",
 }
 GAPS = [
-    "Pasting a curl command with a 5 MB body parses in ~0.1 s, but the composer then puts the body into a "
-    "`QPlainTextEdit` as one 5 MB line, which takes 4–9 s on the GUI thread (Qt lays out the whole line). "
-    "Big bodies need a read-only or file-backed view in the composer.",
+    "A body over 256 KiB in the composer is shown as a read-only preview of its first 64 KiB (sent and "
+    "saved whole); \"Edit here anyway\" loads it all, which stalls the window for about 2 s per 5 MiB.",
     "An import killed half-way leaves a hidden `.courier-tmp-import-*` folder next to the destination "
     "(never a partial collection) until the next import into that folder, which removes such folders "
     "once untouched for 10 minutes.",

@@ -128,6 +128,50 @@ def test_invalid_json_in_the_body_editor_is_marked_and_never_sent(qtbot, http_se
         manager.close()
 
 
+def test_a_pasted_5_mib_body_is_previewed_read_only_and_sent_whole(qtbot, http_server) -> None:  # type: ignore[no-untyped-def]
+    from app.bridge import QtNetworkManager
+    from app.ui.composer_pages import BIG_EDIT, PREVIEW
+    from app.ui.main_window import MainWindow
+    from tests.ui_helpers import GapMonitor
+
+    manager = QtNetworkManager()
+    window = MainWindow(manager, restore=False)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        c = window.composer()
+        body = ("0123456789abcdef" * 4 + " ") * (MB5 // 65)
+        mon = GapMonitor(4).start()
+        c.import_curl(f"curl {http_server.url}/echo -H 'Content-Type: text/plain' --data-raw '{body}'")
+        qtbot.wait(50)
+        mon.stop()
+        c.tabs.setCurrentIndex(2)
+        shown = c.raw_edit.document().characterCount() - 1
+        banner = c.raw_big.label.text()
+        read_only = c.raw_edit.isReadOnly()
+        whole = c.spec().raw_text == body
+        before = len(http_server.seen.requests)
+        window.send()
+        qtbot.waitUntil(lambda: len(http_server.seen.requests) > before, timeout=20000)
+        sent = http_server.seen.requests[-1]["body"]
+        record("Bad input", f"a curl command with a {len(body) / 2**20:.1f} MiB body pasted into the composer",
+               "the window stays responsive; the body is kept and sent whole",
+               f"editor shows {shown:,} characters read-only ({read_only}) with a note; longest GUI stall "
+               f"{mon.longest * 1000:.0f} ms; sent {len(sent):,} bytes, equal to the body: {sent == body.encode()}")
+        assert len(body) > BIG_EDIT and shown == PREVIEW and read_only and "MiB" in banner
+        assert c.raw_big.isVisibleTo(c) and whole and sent == body.encode()
+        c.raw_big.edit_anyway()  # the user's choice: the whole body in the editor, editable
+        assert c.raw_edit.toPlainText() == body and not c.raw_edit.isReadOnly() and not c.raw_big.isVisibleTo(c)
+        c.raw_edit.setPlainText("small")  # and a small body is edited in place as before
+        assert c.spec().raw_text == "small"
+        c.import_curl(f"curl {http_server.url}/echo --data-raw 'k={body}'")  # a form: a 5 MiB value in a cell
+        shown_cell = c.form.data(c.form.index(0, 1))
+        assert len(shown_cell) < 1100 and shown_cell.endswith(f"({len(body):,} characters)")
+        assert c.spec().form[0].value == body
+    finally:
+        manager.close()
+
+
 # -- imports that fail while writing --------------------------------------------------------------
 _IMPORT_WRITER = r"""
 import json, resource, signal, sys

@@ -139,7 +139,8 @@ class Composer(QWidget):
             sig.connect(self.changed)
 
     # -- pages ---------------------------------------------------------------------------------
-    _LAZY = frozenset({"body_kind", "body_stack", "raw_type", "raw_edit", "json_edit", "json_status", "form",
+    _LAZY = frozenset({"body_kind", "body_stack", "raw_type", "raw_edit", "raw_big", "json_edit", "json_big",
+                       "json_status", "form",
                        "multipart", "binary_path", "auth_kind", "auth_user", "auth_password", "bearer_token",
                        "auth_note", "follow_redirects"})
 
@@ -238,9 +239,9 @@ class Composer(QWidget):
         if not self._pages_built:
             return s  # body, auth and options were never touched: the defaults
         s.body_kind = BodyKind(self.body_kind.currentData())
-        s.raw_text = self.raw_edit.toPlainText()
+        s.raw_text = self.raw_big.text()
         s.raw_content_type = self.raw_type.currentText().strip()
-        s.json_text = self.json_edit.toPlainText()
+        s.json_text = self.json_big.text()
         s.form = [KeyValue(str(r[0]), str(r[1]), bool(r[-1])) for r in self.form.rows()]
         s.multipart = [MultipartField(str(r[0]), str(r[1]), str(r[2]) or None, str(r[3]), bool(r[-1]))
                        for r in self.multipart.rows()]
@@ -268,9 +269,9 @@ class Composer(QWidget):
             self.changed.emit()
             return  # nothing for the unbuilt pages to show
         self.body_kind.setCurrentIndex([k for k, _ in BODY_KINDS].index(s.body_kind))
-        self.raw_edit.setPlainText(s.raw_text)
+        self.raw_big.set_text(s.raw_text)  # a big body: a read-only preview, kept whole
         self.raw_type.setCurrentText(s.raw_content_type)
-        self.json_edit.setPlainText(s.json_text)
+        self.json_big.set_text(s.json_text)
         self.form.set_rows([(f.name, f.value, f.enabled) for f in s.form])
         self.multipart.set_rows([(m.name, m.value, m.path or "", m.content_type, m.enabled) for m in s.multipart])
         self.binary_path.setText(s.binary_path)

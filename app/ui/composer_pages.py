@@ -37,6 +37,58 @@ from app.ui.composer import AUTH_KINDS, BODY_KINDS
 RAW_TYPES = ["text/plain", "application/json", "application/xml", "text/html", "text/csv",
              "application/x-ndjson", "application/graphql"]
 BIG_JSON = 200_000  # characters: validate after a pause instead of on every key
+BIG_EDIT = 256 * 1024  # characters: a longer body is not laid out in an editor (5 MiB on one line: 2+ s)
+PREVIEW = 64 * 1024  # characters of a big body shown, read-only
+
+
+class BigBodyBanner(QWidget):
+    """Above a body editor: says that the body is too big to edit comfortably and that the editor
+    shows only its beginning; "Edit here anyway" loads it whole. The body itself is kept aside whole
+    (``full_text``) and sent whole."""
+
+    def __init__(self, edit: QPlainTextEdit) -> None:
+        super().__init__()
+        self.edit = edit
+        self.full_text: str | None = None
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.button = QPushButton("Edit here anyway")
+        self.button.setToolTip("Loads the whole body into the editor: the window may stop for a few seconds")
+        self.button.clicked.connect(self.edit_anyway)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.button)
+        self.hide()
+
+    def set_text(self, text: str) -> None:
+        if len(text) <= BIG_EDIT:
+            self._show_whole(text)
+            return
+        self.full_text = text
+        if isinstance(self.edit, JsonEditor):
+            self.edit.full_text = text
+        self.edit.setReadOnly(True)
+        self.edit.setPlainText(text[:PREVIEW])
+        size = len(text.encode("utf-8", "surrogatepass"))
+        self.label.setText(f"This body is {size / 2**20:.1f} MiB: the editor shows its first {PREVIEW // 1024} KiB, "
+                           "read-only, so that the window stays responsive. It is sent and saved whole.")
+        self.show()
+
+    def text(self) -> str:
+        return self.full_text if self.full_text is not None else self.edit.toPlainText()
+
+    def edit_anyway(self) -> None:
+        if self.full_text is not None:
+            self._show_whole(self.full_text)
+
+    def _show_whole(self, text: str) -> None:
+        self.full_text = None
+        if isinstance(self.edit, JsonEditor):
+            self.edit.full_text = None
+        self.edit.setReadOnly(False)
+        self.hide()
+        self.edit.setPlainText(text)
 
 
 class JsonEditor(QPlainTextEdit):
@@ -49,6 +101,7 @@ class JsonEditor(QPlainTextEdit):
         self.setPlaceholderText('{"name": "value"}')
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.error = ""
+        self.full_text: str | None = None  # a body too big to edit: the editor shows its beginning
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(300)
@@ -62,10 +115,10 @@ class JsonEditor(QPlainTextEdit):
             self.validate()
 
     def validate(self) -> None:
-        text = self.toPlainText()
+        text = self.full_text if self.full_text is not None else self.toPlainText()
         err = json_error(text) or ""
         sels: list[QTextEdit.ExtraSelection] = []
-        if err:
+        if err and self.full_text is None:
             pos = json_error_position(text) or 0
             sel = QTextEdit.ExtraSelection()
             fmt = QTextCharFormat()
@@ -96,19 +149,23 @@ def body_page(c: Composer) -> QWidget:
     c.raw_type.setEditable(True)
     c.raw_type.addItems(RAW_TYPES)
     c.raw_edit = QPlainTextEdit()
+    c.raw_big = BigBodyBanner(c.raw_edit)
     rl = QVBoxLayout(raw)
     rl.setContentsMargins(0, 0, 0, 0)
     rh = QHBoxLayout()
     rh.addWidget(QLabel("Content-Type:"))
     rh.addWidget(c.raw_type, 1)
     rl.addLayout(rh)
+    rl.addWidget(c.raw_big)
     rl.addWidget(c.raw_edit, 1)
     c.body_stack.addWidget(raw)
     js = QWidget()
     c.json_edit = JsonEditor()
+    c.json_big = BigBodyBanner(c.json_edit)
     c.json_status = QLabel("Valid JSON")
     jl = QVBoxLayout(js)
     jl.setContentsMargins(0, 0, 0, 0)
+    jl.addWidget(c.json_big)
     jl.addWidget(c.json_edit, 1)
     jl.addWidget(c.json_status)
     c.json_edit.validityChanged.connect(lambda err: json_validity(c, err))

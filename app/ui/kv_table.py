@@ -12,6 +12,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 Index = QModelIndex | QPersistentModelIndex
+SHOWN = 1000  # characters of a cell's value drawn in the table; editing gets it whole
 
 
 class KeyValueModel(QAbstractTableModel):
@@ -70,7 +71,12 @@ class KeyValueModel(QAbstractTableModel):
                 return "Type here to add a row"
             return None
         row = self._rows[r]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+        if role == Qt.ItemDataRole.DisplayRole:
+            value = row[c]
+            if isinstance(value, str) and len(value) > SHOWN:  # laying out megabytes in a cell stalls the window
+                return f"{value[:SHOWN]}… ({len(value):,} characters)"
+            return value
+        if role == Qt.ItemDataRole.EditRole:
             return row[c]
         if role == Qt.ItemDataRole.CheckStateRole and c == 0:
             return Qt.CheckState.Checked if row[-1] else Qt.CheckState.Unchecked
