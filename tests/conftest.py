@@ -26,10 +26,21 @@ from tests.proxies import (  # noqa: F401  (fixtures: real proxies and auth serv
     tinyproxy,
     tinyproxy_auth,
 )
-from tests.servers import HypercornServer
-from tests.tls_servers import pki, tls_server  # noqa: F401  (TLS fixtures for tests/test_tls*.py)
+from tests.servers import HypercornServer, RawServer
+from tests.tls_servers import TlsServer, pki, tls_server  # noqa: F401  (TLS fixtures for tests/test_tls*.py)
 
 pytest_plugins = ["tests.keyring_service"]  # keyring_service, no_keyring fixtures
+
+
+@pytest.fixture(autouse=True)
+def close_leftover_servers() -> Iterator[None]:
+    """Socket servers a test started and did not close are closed when it ends (their accept threads
+    end too); those of module- and session-scoped fixtures, started before, stay."""
+    before = {id(s) for s in (*RawServer.live, *TlsServer.live)}
+    yield
+    for server in [*RawServer.live, *TlsServer.live]:
+        if id(server) not in before:
+            server.close()
 
 
 @pytest.fixture(scope="session")

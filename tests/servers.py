@@ -11,7 +11,7 @@ import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
@@ -194,9 +194,14 @@ def _wait_port(server: HypercornServer) -> None:
 
 
 class RawServer:
-    """A socket server whose handler gets each accepted connection: for hostile behaviour."""
+    """A socket server whose handler gets each accepted connection: for hostile behaviour.
+
+    Every server still open when a test ends is closed by ``close_leftover_servers`` (conftest)."""
+
+    live: ClassVar[list[RawServer]] = []
 
     def __init__(self, handler: Callable[[socket.socket], None]) -> None:
+        RawServer.live.append(self)
         self.handler = handler
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -235,6 +240,12 @@ class RawServer:
 
     def close(self) -> None:
         self._closed = True
+        if self in RawServer.live:
+            RawServer.live.remove(self)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the thread (close() alone does not)
+        except OSError:
+            pass
         self.sock.close()
 
 

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from cryptography import x509
@@ -208,9 +209,13 @@ class TlsServer:
     """HTTPS/1.1 on 127.0.0.1 in threads. Answers every request with JSON about the connection.
 
     ``handshakes`` counts completed handshakes and ``requests`` the requests read: a client that
-    refused the certificate must leave ``requests`` untouched (no data sent)."""
+    refused the certificate must leave ``requests`` untouched (no data sent). Every server still
+    open when a test ends is closed by ``close_leftover_servers`` (conftest)."""
+
+    live: ClassVar[list[TlsServer]] = []
 
     def __init__(self, context: ssl.SSLContext, keep_alive: bool = True) -> None:
+        TlsServer.live.append(self)
         self.keep_alive = keep_alive  # False: close after each response (clients must reconnect)
         self.sni: list[str | None] = []  # the server name each client asked for
         self.context = context
@@ -308,6 +313,12 @@ class TlsServer:
 
     def close(self) -> None:
         self._closed = True
+        if self in TlsServer.live:
+            TlsServer.live.remove(self)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the thread (close() alone does not)
+        except OSError:
+            pass
         self.sock.close()
 
 
