@@ -219,6 +219,8 @@ class _ProxyRounds:
 
 def with_headers(wire: list[tuple[str, str]], extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Put each ``extra`` header in place of one of the same name (A12), else at the end."""
+    if not extra:
+        return wire  # nothing to put in: the same list (never changed after it is built)
     out = list(wire)
     for name, value in extra:
         low = name.lower()

@@ -350,6 +350,25 @@ def test_transport_emits_httpcore_trace_names(anyloop, http_server: HypercornSer
     assert names.count("connection.connect_tcp.started") == 1  # the reused connection: no connect events
 
 
+def test_fast_stream_response_equals_httpx_response() -> None:
+    import httpx
+
+    from core.transport.stream import response_headers, stream_response
+
+    req = httpx.Request("GET", "http://example.com/")
+    stream = httpx.ByteStream(b"")  # any stream: kept as is
+    ext = {"http_version": b"HTTP/1.1", "reason_phrase": b"OK"}
+    raw = [(b"Content-Type", b"text/plain"), (b"Location", b"/x")]
+    fast = stream_response(200, response_headers(raw), stream, req, dict(ext))
+    slow = httpx.Response(status_code=200, headers=raw, stream=stream, request=req, extensions=dict(ext))
+    mine = {k: v for k, v in vars(fast).items() if k != "headers"}
+    theirs = {k: v for k, v in vars(slow).items() if k != "headers"}
+    assert mine == theirs  # every attribute httpx sets, with the same values
+    assert fast.headers.multi_items() == slow.headers.multi_items() and fast.headers.encoding == slow.headers.encoding
+    assert (fast.status_code, fast.reason_phrase, fast.http_version, fast.request) == \
+        (slow.status_code, slow.reason_phrase, slow.http_version, slow.request)
+
+
 def test_fast_response_headers_equal_httpx_headers() -> None:
     import httpx
 

@@ -30,7 +30,7 @@ from core.transport.connect import TlsProvider, open_connection
 from core.transport.http2 import H2Connection
 from core.transport.http11 import H1Connection, Stale
 from core.transport.proxied import Gate, ProxyEndpoint, send_through_pool
-from core.transport.stream import response_headers
+from core.transport.stream import response_headers, stream_response
 
 HTTP1_CONNECTIONS = 6
 HTTP2_STREAMS = 100
@@ -318,12 +318,9 @@ class Transport:
                 if attempt == 0 and ((exc.unprocessed and (exc.untouched or replayable)) or (retry and not new)):
                     continue
                 raise CourierError(NetworkError.RemoteHostClosedError, "Connection closed") from None
-            response = httpx.Response(
-                status_code=ex.status, stream=ex.body, request=request,
-                extensions={"http_version": ex.version, "reason_phrase": ex.reason, "network_stream": conn.stream},
-            )
-            response.headers = response_headers(ex.headers)  # as given (Response() would copy it, encoding lost)
-            return response
+            return stream_response(
+                ex.status, response_headers(ex.headers), ex.body, request,
+                {"http_version": ex.version, "reason_phrase": ex.reason, "network_stream": conn.stream})
         raise AssertionError("unreachable")
 
     async def preconnect(self, key: OriginKey) -> None:

@@ -26,6 +26,26 @@ def response_headers(raw: list[tuple[bytes, bytes]]) -> httpx.Headers:
     return headers
 
 
+def stream_response(status: int, headers: httpx.Headers, stream: httpx.AsyncByteStream, request: httpx.Request,
+                    extensions: dict[str, object]) -> httpx.Response:
+    """``httpx.Response(status_code=status, stream=stream, request=request, extensions=extensions)``
+    with ``headers`` kept as given, built directly: httpx's constructor copies the headers (losing
+    their known encoding) and the extensions (httpx is pinned; tests/test_transport.py compares)."""
+    r = httpx.Response.__new__(httpx.Response)
+    r.status_code = status
+    r.headers = headers
+    r._request = request
+    r.next_request = None
+    r.extensions = extensions
+    r.history = []
+    r.is_closed = False
+    r.is_stream_consumed = False
+    r.default_encoding = "utf-8"
+    r.stream = stream
+    r._num_bytes_downloaded = 0
+    return r
+
+
 class BodyOwner(Protocol):
     def body_pause(self, body: BodyStream) -> None: ...
 
