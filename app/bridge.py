@@ -7,9 +7,14 @@
 signal connections, so slots always run on the GUI thread.
 
 Events are batched: the network thread appends them to a queue and posts one queued wake-up per
-burst, so thousands of small events cost one GUI wake-up, not thousands. Observers that want every
-reply (the live list) connect ``QtNetworkManager.replyEvents(list)``: one call per batch, in order,
-beginning with a ``Created`` notice per reply (it carries the composer's request, if any).
+burst, and the GUI thread takes them at most once per frame (``FRAME``): a wake-up that comes
+sooner re-arms a timer for the rest of the frame, and meanwhile the network thread posts nothing.
+So thousands of events per second cost at most ~60 GUI turns a second. Each turn is an entry
+into Python that must take the GIL, which the busy network thread holds most of the time; fewer
+entries mean fewer waits for it. The first event after a quiet spell is delivered at once.
+Observers that want every reply (the live list) connect ``QtNetworkManager.replyEvents(list)``:
+one call per batch, in order, beginning with a ``Created`` notice per reply (it carries the
+composer's request, if any).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class _Relay(QObject):
 
 
 FLUSH_BUDGET = 0.008  # seconds of event dispatch per GUI turn before yielding to painting and input
+FRAME = 0.016  # at most one batch per frame
 
 
 class QtReply(QObject):
@@ -94,7 +100,13 @@ class QtNetworkManager(QObject):
         self._relay = _Relay()
         self._relay.wake.connect(self._flush, Qt.ConnectionType.QueuedConnection)
         self._queue: deque[ev.Event] = deque()
-        self._wake_posted = False
+        self._wake_posted = False  # a wake-up (or the frame timer) is pending: the network thread posts none
+        self._next_flush = 0.0  # perf_counter time before which the GUI takes no new batch
+        self._frame_timer = QTimer(self)
+        self._frame_timer.setSingleShot(True)
+        self._frame_timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._frame_timer.timeout.connect(self._flush)
+        self.batches = 0  # batches delivered (tests, benchmarks)
         self._replies: dict[int, QtReply] = {}
         self._closed = False
         self.thread.run_sync(lambda: self.core.questions.subscribe(self._answer_from_request))
@@ -154,28 +166,38 @@ class QtNetworkManager(QObject):
     # -- batching (GUI thread side) -------------------------------------------------------------
     @Slot()
     def _flush(self) -> None:
+        now = time.perf_counter()
+        early = self._next_flush - now
+        if early > 0.001:  # the last batch was less than a frame ago: take this one at the frame's end
+            if not self._frame_timer.isActive():
+                self._frame_timer.start(max(1, round(early * 1000)))
+            return
         self._wake_posted = False  # events queued from now on post a new wake-up
-        deadline = time.perf_counter() + FLUSH_BUDGET
+        self._next_flush = now + FRAME
+        deadline = now + FLUSH_BUDGET
         batch: list[ev.Event] = []
         queue = self._queue
+        replies = self._replies
         while queue:
             try:
                 event = queue.popleft()
             except IndexError:
                 break
             batch.append(event)
-            qreply = self._replies.get(id(event.reply))
-            if qreply is not None:
-                if isinstance(event, ev.Finished):
-                    self.finished.emit(qreply)
-                    del self._replies[id(event.reply)]
-                qreply.dispatch(event)
+            if replies:
+                qreply = replies.get(id(event.reply))
+                if qreply is not None:
+                    if isinstance(event, ev.Finished):
+                        self.finished.emit(qreply)
+                        del replies[id(event.reply)]
+                    qreply.dispatch(event)
             if len(batch) % 64 == 0 and time.perf_counter() > deadline:
                 if queue and not self._wake_posted:
                     self._wake_posted = True
-                    QTimer.singleShot(0, self._flush)  # let the GUI paint, then go on
+                    self._frame_timer.start(max(1, round(FRAME * 1000)))  # the rest in the next frame
                 break
         if batch:
+            self.batches += 1
             self.replyEvents.emit(batch)
 
     def close(self) -> None:

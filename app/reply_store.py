@@ -178,6 +178,9 @@ class ReplyStore:
         self._bodies_end = 0
         self._lock = threading.Lock()
         self._pool: Any = None  # a one-thread ThreadPoolExecutor, made when the first reply is archived
+        self._to_write: list[tuple[int, Reply]] = []  # evicted, waiting for the writer (guarded by _qlock)
+        self._writing = False  # a writer task is queued or running (guarded by _qlock)
+        self._qlock = threading.Lock()
         self._closed = False
 
     def __len__(self) -> int:
@@ -222,11 +225,15 @@ class ReplyStore:
             if reply is None:
                 continue
             self._pending[row] = reply
-            if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
+            with self._qlock:
+                self._to_write.append((row, reply))
+                start, self._writing = not self._writing, True
+            if start:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
 
-                self._pool = ThreadPoolExecutor(1, thread_name_prefix="courier-archive")
-            self._pool.submit(self._archive, row, reply)
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="courier-archive")
+                self._pool.submit(self._write_loop)
         for row, mem in reversed(skipped):
             self._finished[row] = mem
             self._finished.move_to_end(row, last=False)
@@ -270,33 +277,76 @@ class ReplyStore:
         self._records_fd = os.open(os.path.join(self._dir, "records.jsonl"), flags, 0o600)
         self._bodies_fd = os.open(os.path.join(self._dir, "bodies.bin"), flags, 0o600)
 
-    def _archive(self, row: int, reply: Reply) -> None:
+    def _write_loop(self) -> None:
+        """Writer thread: archive evicted replies a batch at a time until none are waiting.
+
+        One task and two writes per batch, not per reply: every write releases the GIL and taking
+        it back competes with the GUI and network threads (thousands of times a second under load).
+        """
+        while True:
+            with self._qlock:
+                batch, self._to_write = self._to_write, []
+                if not batch:
+                    self._writing = False
+                    return
+            self._archive(batch)
+
+    def _archive(self, batch: list[tuple[int, Reply]]) -> None:
+        written: list[tuple[int, Reply]] = []
         try:
             with self._lock:
                 self._open()
                 assert self._records_fd is not None and self._bodies_fd is not None
-                rec = record_of(reply)
-                size = reply.body.size
-                rec["body_offset"], rec["body_size"] = self._bodies_end, size
-                pos = 0
-                while pos < size:
-                    chunk = reply.body.read_at(pos, min(_CHUNK, size - pos))
-                    if not chunk:
-                        break
-                    os.pwrite(self._bodies_fd, chunk, self._bodies_end + pos)
-                    pos += len(chunk)
-                rec["body_size"] = pos
-                self._bodies_end += pos
-                line = (json.dumps(rec, separators=(",", ":")) + "\n").encode()
-                os.pwrite(self._records_fd, line, self._records_end)
-                self._lengths[row] = len(line)
-                self._offsets[row] = self._records_end
-                self._records_end += len(line)
-            reply.close()
-        except Exception:  # a full disk must not lose the reply: keep it live instead
-            self._live[row] = reply
+                lines: list[bytes] = []
+                bodies = bytearray()
+                bodies_at = self._bodies_end  # where ``bodies`` goes in the file
+                for _row, reply in batch:
+                    rec = record_of(reply)
+                    size = reply.body.size
+                    start = bodies_at + len(bodies)
+                    if size <= _CHUNK:
+                        chunk = reply.body.read_at(0, size) if size else b""
+                        bodies += chunk
+                        kept = len(chunk)
+                        if len(bodies) >= 4 * _CHUNK:  # bounded buffer
+                            os.pwrite(self._bodies_fd, bodies, bodies_at)
+                            bodies_at += len(bodies)
+                            bodies.clear()
+                    else:  # a big body goes straight to the file, a chunk at a time
+                        os.pwrite(self._bodies_fd, bodies, bodies_at)
+                        bodies_at += len(bodies)
+                        bodies.clear()
+                        start, kept = bodies_at, 0
+                        while kept < size:
+                            chunk = reply.body.read_at(kept, min(_CHUNK, size - kept))
+                            if not chunk:
+                                break
+                            os.pwrite(self._bodies_fd, chunk, start + kept)
+                            kept += len(chunk)
+                        bodies_at += kept
+                    rec["body_offset"], rec["body_size"] = start, kept
+                    lines.append((json.dumps(rec, separators=(",", ":")) + "\n").encode())
+                if bodies:
+                    os.pwrite(self._bodies_fd, bodies, bodies_at)
+                    bodies_at += len(bodies)
+                self._bodies_end = bodies_at
+                os.pwrite(self._records_fd, b"".join(lines), self._records_end)
+                at = self._records_end
+                for (row, reply), line in zip(batch, lines, strict=True):
+                    self._lengths[row] = len(line)
+                    self._offsets[row] = at
+                    at += len(line)
+                    written.append((row, reply))
+                self._records_end = at
+        except Exception:  # a full disk must not lose the replies: keep them live instead
+            for row, reply in batch:
+                self._live[row] = reply
+            written = []
         finally:
-            self._pending.pop(row, None)
+            for row, _ in batch:
+                self._pending.pop(row, None)
+        for _, reply in written:
+            reply.close()
 
     def _load(self, row: int) -> ArchivedReply | None:
         with self._lock:

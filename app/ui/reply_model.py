@@ -231,13 +231,20 @@ class ReplyListModel(QAbstractTableModel):
         self._t1 = max(self._t1, max(self._tend[lo:hi]), max(self._tstart[lo:hi]))
 
     def apply(self, updates: dict[int, RowValues]) -> None:
-        """Apply a batch of changed rows (one GUI update per frame)."""
-        last = len(COLUMNS) - 1
+        """Apply a batch of changed rows (one GUI update per frame).
+
+        One ``dataChanged`` covers the whole batch: each emission (and each ``QModelIndex`` made
+        for it) hands the GIL over and back, which costs up to the switch interval while the
+        network thread is busy, and the view repaints its visible rows once per frame anyway.
+        """
+        lo, hi = -1, -1
+        identity = self._order is None
         for row, v in updates.items():
-            if self._order is None:
+            if identity:
                 self._set(row, v)
                 vr = self._view_row_identity(row)
-                self.dataChanged.emit(self.index(vr, 0), self.index(vr, last))
+                lo = vr if lo < 0 or vr < lo else lo
+                hi = vr if vr > hi else hi
             else:
                 self._update_ordered(row, v)
             if v[13] >= 0:
@@ -245,6 +252,14 @@ class ReplyListModel(QAbstractTableModel):
                 reply = self._running.pop(row, None)
                 if reply is not None:
                     self.store.finished(row)
+        if not identity:  # rows may have moved: the span of where the updated ones are now
+            for row in updates:
+                vr = self.view_row(row)
+                if vr >= 0:
+                    lo = vr if lo < 0 or vr < lo else lo
+                    hi = vr if vr > hi else hi
+        if lo >= 0:
+            self.dataChanged.emit(self.index(lo, 0), self.index(hi, len(COLUMNS) - 1))
 
     def tick(self) -> None:
         """Time passes for running rows (their waterfall bars grow)."""
@@ -454,6 +469,8 @@ class ReplyListModel(QAbstractTableModel):
         self.endInsertRows()
 
     def _update_ordered(self, row: int, v: RowValues) -> None:
+        """Set a row's values; move it when its sort key or filter verdict changed (``apply``
+        reports the rows that stayed in place with one ``dataChanged``)."""
         assert self._order is not None
         k = self._key()
         old_key = k(row)
@@ -462,8 +479,6 @@ class ReplyListModel(QAbstractTableModel):
         self._set(row, v)
         accept = self._accepts(row)
         if visible and accept and k(row) == old_key:
-            vr = len(self._order) - 1 - pos if self._desc else pos
-            self.dataChanged.emit(self.index(vr, 0), self.index(vr, len(COLUMNS) - 1))
             return
         if visible:
             vr = len(self._order) - 1 - pos if self._desc else pos
