@@ -12,18 +12,23 @@ sooner re-arms a timer for the rest of the frame, and meanwhile the network thre
 So thousands of events per second cost at most ~60 GUI turns a second. Each turn is an entry
 into Python that must take the GIL, which the busy network thread holds most of the time; fewer
 entries mean fewer waits for it. The first event after a quiet spell is delivered at once.
-Observers that want every reply (the live list) connect ``QtNetworkManager.replyEvents(list)``:
-one call per batch, in order, beginning with a ``Created`` notice per reply (it carries the
-composer's request, if any).
+Observers that want every reply connect ``QtNetworkManager.replyEvents(list)``: one call per
+batch, in order, beginning with a ``Created`` notice per reply (it carries the composer's request,
+if any). The live list registers with ``add_batch_listener`` instead and is called straight from
+Python: a Qt signal emission lets go of the GIL and the slot takes it again, two more waits for it
+per frame while the network thread is busy (the signal is emitted only when something connects).
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
 from app.network_thread import NetworkThread
@@ -107,6 +112,9 @@ class QtNetworkManager(QObject):
         self._frame_timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._frame_timer.timeout.connect(self._flush)
         self.batches = 0  # batches delivered (tests, benchmarks)
+        self._listeners: list[weakref.WeakMethod[Callable[[list[ev.Event]], None]]] = []
+        meta = self.metaObject()
+        self._reply_events = meta.method(meta.indexOfSignal("replyEvents(PyObject)"))
         self._replies: dict[int, QtReply] = {}
         self._closed = False
         self.thread.run_sync(lambda: self.core.questions.subscribe(self._answer_from_request))
@@ -117,6 +125,8 @@ class QtNetworkManager(QObject):
         if not self._wake_posted:
             self._wake_posted = True
             self._relay.wake.emit()
+        else:  # the GUI has a batch waiting: make sure it gets the GIL now and then
+            self.thread.yield_to_gui()
 
     def observe(self, reply: Reply, spec: Any = None, credentials: tuple[str, str] | None = None) -> None:
         """Bridge a core reply created on the network thread (e.g. by a load test). Network thread only.
@@ -163,6 +173,10 @@ class QtNetworkManager(QObject):
     def get(self, request: Request | str) -> QtReply:
         return self.send("GET", request)
 
+    def add_batch_listener(self, method: Callable[[list[ev.Event]], None]) -> None:
+        """Call a bound method with every batch (like ``replyEvents``) until its object is gone."""
+        self._listeners.append(weakref.WeakMethod(method))  # type: ignore[arg-type]
+
     # -- batching (GUI thread side) -------------------------------------------------------------
     @Slot()
     def _flush(self) -> None:
@@ -198,7 +212,15 @@ class QtNetworkManager(QObject):
                 break
         if batch:
             self.batches += 1
-            self.replyEvents.emit(batch)
+            for ref in list(self._listeners):
+                fn = ref()
+                target = getattr(fn, "__self__", None)
+                if fn is None or (isinstance(target, QObject) and not shiboken6.isValid(target)):
+                    self._listeners.remove(ref)
+                    continue
+                fn(batch)
+            if self.isSignalConnected(self._reply_events):
+                self.replyEvents.emit(batch)
 
     def close(self) -> None:
         """Cancel transfers and stop the network thread cleanly."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QCoreApplication, QModelIndex
+from PySide6.QtCore import QCoreApplication, QItemSelectionModel, QModelIndex
 from PySide6.QtGui import QColor, QPalette
 
 import app.bridge as bridge
@@ -220,8 +220,9 @@ def test_the_view_paints_selection_and_text_from_the_model(qtbot) -> None:
     qtbot.addWidget(panel)
     panel.resize(900, 500)
     panel.show()
-    panel.select_row(2)
     view = panel.view
+    flags = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+    view.selectionModel().select(model.index(2, 0), flags)  # (select_row depends on the keyboard state)
     image = view.viewport().grab().toImage()
     rh = view.verticalHeader().defaultSectionSize()
     y2 = view.verticalHeader().sectionViewportPosition(2) + rh // 2

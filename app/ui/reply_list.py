@@ -77,7 +77,7 @@ class LiveFeed(QObject):
             self.attach(manager)
 
     def attach(self, manager: QtNetworkManager) -> None:
-        manager.replyEvents.connect(self.on_events)
+        manager.add_batch_listener(self.on_events)  # a direct call: no signal, no extra GIL hand-over
 
     def add_now(self, reply: Any, spec: Any = None) -> int:
         """Put a just-sent reply into the list at once (the GUI thread created it)."""

@@ -22,6 +22,7 @@ from PySide6.QtGui import QBrush, QColor, QFont
 from app.reply_store import ReplyStore
 
 Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()  # kept: every temporary Qt value's destructor lets go of the GIL
 
 COLUMNS = ["Method", "Host", "Path", "Status", "Type", "Size", "Time", "Protocol", "Remote", "Started",
            "Waterfall"]
@@ -170,9 +171,9 @@ class ReplyListModel(QAbstractTableModel):
         identity = self._order is None
         if identity:
             if self._desc:
-                self.beginInsertRows(QModelIndex(), 0, len(batch) - 1)
+                self.beginInsertRows(_ROOT, 0, len(batch) - 1)
             else:
-                self.beginInsertRows(QModelIndex(), first, last)
+                self.beginInsertRows(_ROOT, first, last)
         for values, reply, spec in batch:
             row = self.store.add(reply) if reply is not None else self.store.add_placeholder()
             assert row == len(self._method), "store and model rows out of step"
