@@ -4,13 +4,13 @@ Sharing the GIL with the GUI thread. A busy loop lets go of the GIL many thousan
 (uvloop around every poll, Python around every socket call) and takes it back within
 microseconds. CPython's GIL wakes a waiting thread each time it is let go, but the waiter needs
 tens of microseconds to run again and the loop has it back by then; and since it was woken, the
-waiter starts its switch-interval wait (5 ms) afresh and never asks for a forced switch. So while
-2,000 requests stream in, the GUI thread could wait for the GIL for 100 ms and more, many times
-over, although it needed it for a few milliseconds (measured with uprobes on ``take_gil``: the
-GUI thread ran ~7 ms of its own work in 50-240 ms gaps). A smaller switch interval does not
-help, as the wait is restarted before it ends. ``yield_to_gui`` is the remedy: while the GUI has
-work waiting (the bridge calls it), the loop sleeps ``NAP`` once per ``EVERY`` of work, a moment in
-which the GUI thread, asleep on the GIL, is sure to get it.
+waiter starts its switch-interval wait (5 ms) afresh instead of asking for a forced switch. So
+while 2,000 requests stream in, the GUI thread could wait for the GIL for 100 ms and more, many
+times over, although it needed it for a few milliseconds (measured with uprobes on ``take_gil``:
+the GUI thread ran 7-20 ms of its own work in 50-240 ms gaps). A smaller switch interval helps
+only by chance (0.5 ms: 18 ms in one run, 123 ms in the next). ``yield_to_gui`` is the remedy:
+while the GUI has work waiting (the bridge calls it), the loop sleeps ``NAP`` once per ``EVERY``,
+a moment in which the GUI thread, asleep on the GIL, is sure to get it.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class NetworkThread:
         self.loop = new_event_loop()
         self._thread = threading.Thread(target=self._run, name="courier-network", daemon=True)
         self._started = threading.Event()
-        self._last_nap = 0.0
+        self._last_nap = float("-inf")
         self.naps = 0  # (tests, benchmarks)
 
     def start(self) -> None:

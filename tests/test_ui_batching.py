@@ -248,3 +248,40 @@ def test_stall_percentiles_weigh_each_gap_by_the_time_it_covers(qtbot) -> None:
     assert mon.percentile(99) == 0.05  # over time: it is 20% of the run
     assert mon.percentile(50) == 0.002
     assert mon.percentile(79) == 0.002 and mon.percentile(81) == 0.05
+
+
+def test_the_network_thread_naps_at_most_once_per_period(monkeypatch) -> None:
+    import app.network_thread as nt
+
+    naps: list[float] = []
+    monkeypatch.setattr(nt.time, "sleep", naps.append)
+    monkeypatch.setattr(nt, "EVERY", 3600.0)
+    thread = nt.NetworkThread()  # not started: yield_to_gui is plain code on the calling thread
+    for _ in range(100):
+        thread.yield_to_gui()
+    assert naps == [nt.NAP] and thread.naps == 1
+    thread._last_nap -= 3600.0  # a period later
+    thread.yield_to_gui()
+    assert naps == [nt.NAP, nt.NAP]
+    thread.loop.close()
+
+
+def test_the_bridge_naps_only_while_the_gui_has_a_batch_waiting(qtbot, manager: QtNetworkManager,
+                                                                monkeypatch) -> None:
+    import app.network_thread as nt
+
+    monkeypatch.setattr(nt, "EVERY", 0.0)  # nap at every chance, to count the chances
+    monkeypatch.setattr(nt, "NAP", 0.0)
+    batches: list[list[ev.Event]] = []
+    manager.replyEvents.connect(batches.append)
+    r = FakeReply(1)
+
+    def three_events() -> None:
+        manager.observe(r)  # type: ignore[arg-type]  # the first posts a wake-up: no nap
+        r.emit(ev.MetaDataChanged(r))  # type: ignore[arg-type]  # a batch is waiting: nap
+        r.emit(ev.ReadyRead(r, 1))  # type: ignore[arg-type]
+
+    manager.thread.run_sync(three_events)
+    assert manager.thread.naps == 2
+    qtbot.waitUntil(lambda: bool(batches), timeout=10_000)
+    assert len(batches[0]) == 3
