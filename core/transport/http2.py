@@ -553,15 +553,21 @@ class H2Connection(WriteFlow, asyncio.BufferedProtocol):
         if self.closed or self.goaway:
             raise Stale(unprocessed=True, untouched=True)
         url = request.url
-        authority = request.headers.get("host") or url.netloc.decode("ascii")
-        headers = [(b":method", request.method.encode("ascii")), (b":authority", authority.encode("latin-1")),
+        headers = [(b":method", request.method.encode("ascii")), (b":authority", b""),
                    (b":scheme", url.raw_scheme), (b":path", url.raw_path)]
+        hosts: list[bytes] = []
         for name, value in request.headers.raw:
             low = name.lower()
             if low in _NEVER_INDEXED or (low == b"cookie" and len(value) < 20):
                 headers.append(NeverIndexedHeaderTuple(low, value))  # RFC 7541 §7.1.3, h2's own rule
             elif low not in _DROP:
                 headers.append((low, value))
+            elif low == b"host":
+                hosts.append(value)
+        # request.headers.get("host") without a second pass: every Host value, decoded, ", "-joined
+        enc = request.headers.encoding
+        authority = ", ".join(v.decode(enc) for v in hosts) or url.netloc.decode("ascii")
+        headers[1] = (b":authority", authority.encode("latin-1"))
         stream = request.stream
         body: bytes | None = b"".join(stream) if isinstance(stream, httpx.ByteStream) else None
         sid = self.h2.get_next_available_stream_id()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, Protocol
 
 import httpx
 
@@ -44,6 +44,21 @@ def stream_response(status: int, headers: httpx.Headers, stream: httpx.AsyncByte
     r.stream = stream
     r._num_bytes_downloaded = 0
     return r
+
+
+class _Chunks:
+    """``async for`` over a BodyStream: each step is the stream's ``_next``."""
+
+    __slots__ = ("_stream",)
+
+    def __init__(self, stream: BodyStream) -> None:
+        self._stream = stream
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    def __anext__(self) -> Coroutine[Any, Any, bytes]:
+        return self._stream._next()
 
 
 class BodyOwner(Protocol):
@@ -109,7 +124,12 @@ class BodyStream(httpx.AsyncByteStream):
             if not w.done():
                 w.set_result(None)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # An iterator object, not an async generator: the loop registers every async generator in a
+        # WeakSet (its shutdown hook), which cost a WeakSet add and a weakref callback per response.
+        return _Chunks(self)
+
+    async def _next(self) -> bytes:
         chunks = self._chunks
         while True:
             if chunks:
@@ -119,15 +139,14 @@ class BodyStream(httpx.AsyncByteStream):
                 if self._paused and self._buffered < LOW_WATER:
                     self._paused = False
                     self._owner.body_resume(self)
-                yield data
-            elif self._error is not None:
+                return data
+            if self._error is not None:
                 raise self._error
-            elif self._done:
-                return
-            else:
-                waiter = asyncio.get_running_loop().create_future()
-                self._waiter = waiter
-                await waiter
+            if self._done:
+                raise StopAsyncIteration
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            await waiter
 
     async def aclose(self) -> None:
         if self._closed:
