@@ -65,9 +65,7 @@ def run_gui(quit_after: float | None = None) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("Courier")
     app.setOrganizationName("Courier")
-    from app.resources import set_app_icon
-
-    set_app_icon(app)
+    app.setDesktopFileName("courier")  # the icon itself is set just after the first paint (below)
     from app.ui.main_window import MainWindow
     from app.ui.theme import follow_system
 
@@ -94,8 +92,16 @@ def run_gui(quit_after: float | None = None) -> int:
             if name in parts:
                 parts[name].close()
 
+    def painted() -> None:
+        # the window icon is for the task bar and the title bar, which the window manager redraws
+        # when it arrives: it need not hold up the window (QIcon and the SVG engine ~4 ms)
+        from app.resources import set_app_icon
+
+        set_app_icon(app)
+        loader.start()
+
     loader.loaded.connect(attach)
-    window.firstPainted.connect(loader.start)
+    window.firstPainted.connect(painted)
     window.show()
     app.aboutToQuit.connect(shutdown)
     if quit_after is not None:

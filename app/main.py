@@ -65,6 +65,8 @@ def build_parser(headless: bool = True) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # plain `courier` (the desktop launcher): the window, without building the parser
+        return _gui(offscreen=False, quit_after=None)
     headless = _wants_headless(argv)
     args = build_parser(headless).parse_args(argv)
     if args.self_test:
@@ -76,7 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.command in cli.COMMANDS:
             return cli.dispatch(args)
-    if args.offscreen:
+    return _gui(offscreen=args.offscreen, quit_after=args.quit_after)
+
+
+def _gui(offscreen: bool, quit_after: float | None) -> int:
+    if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not _has_display():
         print("courier: no display found (DISPLAY and WAYLAND_DISPLAY are unset); "
@@ -85,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from app.application import run_gui
 
-    return run_gui(quit_after=args.quit_after)
+    return run_gui(quit_after=quit_after)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ to the archive: their values are replaced by ``REDACTED``.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from array import array
@@ -292,6 +291,8 @@ class ReplyStore:
             self._archive(batch)
 
     def _archive(self, batch: list[tuple[int, Reply]]) -> None:
+        import json  # here, not at start-up: the window imports this module before its first paint
+
         written: list[tuple[int, Reply]] = []
         try:
             with self._lock:
@@ -353,6 +354,8 @@ class ReplyStore:
             if self._records_fd is None:
                 return None
             line = os.pread(self._records_fd, self._lengths[row], self._offsets[row])
+        import json
+
         rec = json.loads(line)
         return ArchivedReply(rec, ArchivedBody(self, rec["body_offset"], rec["body_size"]))
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import enum
-import json
 import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote_plus
+
+# json and urllib.parse are imported where they are used: this module is on the window's start-up path
 
 if TYPE_CHECKING:  # the core loads after the window is shown (start-up time): import it when sending
     from app.curl_import import ParsedRequest
@@ -208,6 +208,8 @@ def json_error(text: str) -> str | None:
     """None when ``text`` is valid JSON (or blank); else "line L, column C: reason"."""
     if not text.strip():
         return None
+    import json
+
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
@@ -219,6 +221,8 @@ def json_error_position(text: str) -> int | None:
     """The character offset of the first JSON error, for the editor's marker."""
     if not text.strip():
         return None
+    import json
+
     try:
         json.loads(text)
     except json.JSONDecodeError as exc:
@@ -235,6 +239,8 @@ def split_url(url: str) -> tuple[str, list[tuple[str, str]], str]:
         frag = "#" + f
     if "?" not in url:
         return url, [], frag
+    from urllib.parse import unquote_plus
+
     base, query = url.split("?", 1)
     pairs: list[tuple[str, str]] = []
     for item in query.split("&"):
@@ -251,6 +257,8 @@ _SAFE = "!$'()*,/:;@~[]"
 def join_url(base: str, params: list[tuple[str, str]], fragment: str = "") -> str:
     if not params:
         return base + fragment
+    from urllib.parse import quote
+
     items = [quote(k, safe=_SAFE) + ("=" + quote(v, safe=_SAFE) if v else "") for k, v in params if k or v]
     return f"{base}?{'&'.join(items)}{fragment}" if items else base + fragment
 

@@ -9,7 +9,6 @@ package and the whole network core, which the window must not wait for at start-
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -56,6 +55,8 @@ def load_state(path: Path | None = None) -> dict[str, Any]:
         raw = p.read_bytes()
     except OSError:
         return {}
+    import json  # only when there is a file: a first start does without it
+
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -70,5 +71,7 @@ def load_state(path: Path | None = None) -> dict[str, Any]:
 
 
 def save_state(state: dict[str, Any], path: Path | None = None) -> None:
+    import json
+
     data = dict(state, version=VERSION)
     write_state_file(path or state_path(), json.dumps(data, indent=1, sort_keys=True).encode())

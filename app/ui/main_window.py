@@ -17,9 +17,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QDockWidget,
     QLabel,
     QMainWindow,
     QSplitter,
@@ -36,6 +35,9 @@ from app.ui.reply_list import LiveFeed, ReplyListPanel, spec_for_row
 from app.ui.reply_model import ReplyListModel
 
 if TYPE_CHECKING:
+    from PySide6.QtGui import QCloseEvent
+    from PySide6.QtWidgets import QDockWidget
+
     from app.bridge import QtNetworkManager, QtReply
     from app.ui.reply_details import ReplyDetails
     from app.ui.timing import TimelinePanel
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
                            (("Ctrl+W",), lambda: self.close_tab(self.request_tabs.currentIndex()))):
             for k in keys:
                 QShortcut(QKeySequence(k), self, slot)
+        self.firstPainted.connect(self._after_first_paint)
 
         self._replies: dict[Composer, QtReply] = {}
         self._shown_row = -1
@@ -122,6 +125,10 @@ class MainWindow(QMainWindow):
             self.attach_manager(manager)
         else:
             self.statusBar().showMessage("Starting the network…")
+
+    def _after_first_paint(self) -> None:
+        """The filter's clear button (the style's icons) waits for the window to be on screen."""
+        self.list_panel.filter_edit.setClearButtonEnabled(True)
 
     def attach_manager(self, manager: QtNetworkManager) -> None:
         """Connect the network (once); sends that waited for it go out now."""
@@ -190,6 +197,8 @@ class MainWindow(QMainWindow):
     # -- the sidebar slot ----------------------------------------------------------------------
     def set_sidebar(self, widget: QWidget, title: str = "Collections") -> QDockWidget:
         """Host ``widget`` in a dock on the left (the collections sidebar)."""
+        from PySide6.QtWidgets import QDockWidget
+
         if self.sidebar_dock is None:
             self.sidebar_dock = QDockWidget(title, self)
             self.sidebar_dock.setObjectName("sidebar")
@@ -281,6 +290,8 @@ class MainWindow(QMainWindow):
         except (ValueError, OSError) as exc:
             self.statusBar().showMessage(f"Cannot copy: {exc}")
             return
+        from PySide6.QtGui import QGuiApplication
+
         QGuiApplication.clipboard().setText(text)
         self.statusBar().showMessage("Copied as curl")
 

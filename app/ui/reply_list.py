@@ -12,8 +12,7 @@ import copy
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QModelIndex, QObject, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
-    QMenu,
     QVBoxLayout,
     QWidget,
 )
@@ -45,6 +43,8 @@ from app.ui.reply_model import (
 from app.ui.reply_view import ReplyTableView
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import QPoint
+
     from app.bridge import QtNetworkManager
     from core import events as ev
 
@@ -137,7 +137,7 @@ class ReplyListPanel(QWidget):
         self.model = model
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: text in method, URL or type  (Ctrl+F)")
-        self.filter_edit.setClearButtonEnabled(True)
+        # (its clear button is added by the main window after the first paint: style icons)
         self.status_filter = QComboBox()
         for label, _ in STATUS_FILTERS:
             self.status_filter.addItem(label)
@@ -245,6 +245,9 @@ class ReplyListPanel(QWidget):
             return
         row = self.model.row_id(idx.row())
         rows = self.selected_rows() or [row]
+        from PySide6.QtGui import QAction
+        from PySide6.QtWidgets import QMenu
+
         menu = QMenu(self)
         for text, slot in (("Copy as curl", lambda: self.copyCurlRequested.emit(row)),
                            ("Resend", lambda: self.resendRequested.emit(row)),

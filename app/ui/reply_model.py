@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QColor
 
 from app.reply_store import ReplyStore
 
@@ -134,11 +134,7 @@ class ReplyListModel(QAbstractTableModel):
         self._methods: frozenset[str] = frozenset()
         self._t0 = 0.0
         self._t1 = 0.0
-        self._mono = QFont()
-        self._mono.setStyleHint(QFont.StyleHint.Monospace)
-        self._dim = QBrush(QColor(128, 128, 128))
-        self._bad = QBrush(QColor(200, 40, 40))
-        self._warn = QBrush(QColor(190, 120, 0))
+        self._tones: tuple[QBrush, QBrush, QBrush] | None = None  # made on first use (start-up time)
 
     # -- sizes -------------------------------------------------------------------------------
     def total_rows(self) -> int:
@@ -330,7 +326,11 @@ class ReplyListModel(QAbstractTableModel):
             return row
         if role == Qt.ItemDataRole.ForegroundRole:
             tone = self.tone(row, col)
-            return None if tone is None else (self._bad, self._warn, self._dim)[tone]
+            if tone is None:
+                return None
+            if self._tones is None:  # failure, redirect, running
+                self._tones = (QBrush(QColor(200, 40, 40)), QBrush(QColor(190, 120, 0)), QBrush(QColor(128, 128, 128)))
+            return self._tones[tone]
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (C_STATUS, C_SIZE, C_TIME):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole:
