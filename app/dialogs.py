@@ -77,7 +77,8 @@ class Dialogs(QObject):
             return self.settings_dialog
         ctx = self.context
         dialog = SettingsDialog(ctx.settings, ctx.worker, ctx.store, self.exceptions,
-                                stored_only=self.applied.stored_only, parent=self.window)
+                                stored_only=self.applied.stored_only, parent=self.window,
+                                cookies=CoreCookies(self.manager))
         dialog.finished.connect(lambda result: self._settings_done(dialog, result))
         self.settings_dialog = dialog
         dialog.open()
@@ -105,9 +106,6 @@ class Dialogs(QObject):
         for c in before.client_certificates:
             if (c.host, c.cert_file) not in kept and c.cert_file.lower().endswith((".p12", ".pfx")):
                 ctx.worker.run(ctx.store.forget, CredentialKey.for_client_certificate(c.host, c.cert_file))
-        if dialog.clear_cookies.isChecked():
-            core = self.manager.core
-            self.manager.thread.run_sync(lambda: core.cookie_jar.clear())
         if dialog.client_cert_passwords:
             # The core reads a PKCS#12 password when it builds a context: apply once it is stored.
             ctx.worker.run(lambda: None, on_done=lambda _f: self.apply())
@@ -116,6 +114,25 @@ class Dialogs(QObject):
 
     def close(self) -> None:
         self.bridge.close()
+
+
+class CoreCookies:
+    """The core's cookie jar for the settings page; each call runs on the network thread (sub-ms)."""
+
+    def __init__(self, manager: QtNetworkManager) -> None:
+        self.manager = manager
+
+    def list_cookies(self) -> list[Any]:
+        core = self.manager.core
+        return self.manager.thread.run_sync(lambda: core.cookie_jar.all_cookies())
+
+    def delete(self, cookies: list[Any]) -> None:
+        core = self.manager.core
+        self.manager.thread.run_sync(lambda: [core.cookie_jar.delete_cookie(c) for c in cookies])
+
+    def clear(self) -> None:
+        core = self.manager.core
+        self.manager.thread.run_sync(lambda: core.cookie_jar.clear())
 
 
 def install_dialogs(context: AppContext, manager: QtNetworkManager, window: QWidget) -> Dialogs:

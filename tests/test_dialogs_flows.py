@@ -347,9 +347,19 @@ def test_cookies_survive_a_restart_and_the_settings_page_forgets_them(qtbot, pol
 
     context, manager, dialogs, _shown = _session(data)  # the app started again
     assert sent_cookie(manager) == "kept=1"
+    with qtbot.waitSignal(manager.finished, timeout=10000):
+        manager.get(policy_server.url + "/echo?set=" + quote("other=2; Max-Age=60; Path=/; HttpOnly"))
     page = dialogs.open_settings()
     assert page.keep_cookies.isChecked()
+    rows = [page.cookie_list.topLevelItem(i) for i in range(page.cookie_list.topLevelItemCount())]
+    listed = sorted((r.text(1), r.text(2), r.text(5)) for r in rows)
+    assert listed == [("kept", "1", ""), ("other", "2", "HttpOnly")]
+    next(r for r in rows if r.text(1) == "kept").setSelected(True)
+    page.delete_cookies.click()  # at once, without OK
+    assert page.cookie_list.topLevelItemCount() == 1
+    assert sent_cookie(manager) == "other=2"
     page.clear_cookies.click()
+    assert page.cookie_list.topLevelItemCount() == 0
     page.accept()
     assert sent_cookie(manager) is None
     with qtbot.waitSignal(manager.finished, timeout=10000):

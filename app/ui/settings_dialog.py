@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import time
 from typing import Any
 
 import shiboken6
@@ -42,7 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.apply_settings import SETTING_LABELS
-from app.prompts import CertException, CertExceptionSource
+from app.prompts import CertException, CertExceptionSource, CookieSource
 from app.secrets import CredentialKey, RememberedEntry, SecretStore
 from app.settings import (
     CacheLoad,
@@ -68,11 +69,12 @@ LOAD_TEXT = {
     CacheLoad.ALWAYS_NETWORK: "Always the network",
     CacheLoad.ALWAYS_CACHE: "Only the cache (offline)",
 }
-PAGES = ["Proxy", "Requests", "Cache and HSTS", "TLS", "Passwords", "Certificate exceptions"]
+PAGES = ["Proxy", "Requests", "Cache and HSTS", "TLS", "Passwords", "Certificate exceptions", "Cookies"]
 PAGE_SETTINGS = {
     "Proxy": ["proxy", "pac_url"],
     "Requests": ["redirect_policy", "max_redirects", "transfer_timeout", "http2_allowed"],
-    "Cache and HSTS": ["hsts_enabled", "keep_cookies", "cache", "cache_load_control"],
+    "Cache and HSTS": ["hsts_enabled", "cache", "cache_load_control"],
+    "Cookies": ["keep_cookies"],
     "TLS": ["trust_store", "extra_ca_files", "client_certificates", "tls_keylog"],
 }
 
@@ -88,13 +90,13 @@ def _form() -> tuple[QWidget, QFormLayout]:
 class SettingsDialog(QDialog):
     def __init__(self, settings: Settings, worker: Worker, store: SecretStore,
                  exceptions: CertExceptionSource | None = None, stored_only: list[str] | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, cookies: CookieSource | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings — Courier")
         self.setObjectName("settingsDialog")
         self.resize(820, 560)
         self.original = settings
-        self.worker, self.store, self.exceptions = worker, store, exceptions
+        self.worker, self.store, self.exceptions, self.cookie_source = worker, store, exceptions, cookies
         self.stored_only = set(stored_only or [])
         self.proxy_password_changed = False
         self.client_cert_passwords: dict[tuple[str, str], str] = {}  # (host, file) → PKCS#12 password
@@ -107,7 +109,8 @@ class SettingsDialog(QDialog):
         self.nav.setStyleSheet("QListWidget::item { padding: 7px 8px; }")
         self.pages = QStackedWidget()
         for name, build in zip(PAGES, (self._proxy_page, self._requests_page, self._cache_page,
-                                       self._tls_page, self._passwords_page, self._exceptions_page),
+                                       self._tls_page, self._passwords_page, self._exceptions_page,
+                                       self._cookies_page),
                                strict=True):
             self.pages.addWidget(self._page(name, build()))
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
@@ -222,10 +225,6 @@ class SettingsDialog(QDialog):
     def _cache_page(self) -> QWidget:
         w, form = _form()
         self.hsts_enabled = QCheckBox("Honour Strict-Transport-Security (upgrade known hosts to https)")
-        self.keep_cookies = QCheckBox("Keep cookies between sessions (session cookies always end with the app)")
-        self.clear_cookies = QPushButton("Forget all cookies")
-        self.clear_cookies.setCheckable(True)
-        self.clear_cookies.setToolTip("On OK, every cookie is deleted, in memory and on disk")
         self.cache_enabled = QCheckBox("Keep an HTTP cache on disk")
         self.cache_size = QSpinBox()
         self.cache_size.setRange(1, 100_000)
@@ -235,8 +234,6 @@ class SettingsDialog(QDialog):
             self.cache_load.addItem(text, choice)
         self.cache_enabled.toggled.connect(self._sync_cache)
         form.addRow("HSTS:", self.hsts_enabled)
-        form.addRow("Cookies:", self.keep_cookies)
-        form.addRow("", self.clear_cookies)
         form.addRow("Cache:", self.cache_enabled)
         form.addRow("Cache size:", self.cache_size)
         form.addRow("Default load control:", self.cache_load)
@@ -322,6 +319,59 @@ class SettingsDialog(QDialog):
         lay.addWidget(self.cert_exceptions, 1)
         lay.addWidget(self.revoke_exception, 0, Qt.AlignmentFlag.AlignRight)
         return page
+
+    def _cookies_page(self) -> QWidget:
+        page = QWidget()
+        lay = QVBoxLayout(page)
+        self.keep_cookies = QCheckBox("Keep cookies between sessions (session cookies always end with the app)")
+        lay.addWidget(self.keep_cookies)
+        lay.addWidget(muted("The cookies the servers set, as they are sent now. Deleting takes effect at once."))
+        self.cookie_list = QTreeWidget()
+        self.cookie_list.setObjectName("cookieList")
+        self.cookie_list.setHeaderLabels(["Domain", "Name", "Value", "Path", "Expires", "Flags"])
+        self.cookie_list.setRootIsDecorated(False)
+        self.cookie_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.cookie_list.setSortingEnabled(True)
+        self.delete_cookies = QPushButton("Delete")
+        self.delete_cookies.clicked.connect(self._delete_cookies)
+        self.clear_cookies = QPushButton("Delete all")
+        self.clear_cookies.clicked.connect(self._clear_cookies)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.delete_cookies)
+        buttons.addWidget(self.clear_cookies)
+        lay.addWidget(self.cookie_list, 1)
+        lay.addLayout(buttons)
+        if self.cookie_source is None:
+            self.delete_cookies.setEnabled(False)
+            self.clear_cookies.setEnabled(False)
+        self.refresh_cookies()
+        return page
+
+    def refresh_cookies(self) -> None:
+        self.cookie_list.clear()
+        if self.cookie_source is None:
+            return
+        for cookie in self.cookie_source.list_cookies():
+            expires = ("when the app ends" if cookie.expires is None
+                       else time.strftime("%Y-%m-%d %H:%M", time.localtime(cookie.expires)))
+            flags = ", ".join(f for f, on in (("Secure", cookie.secure), ("HttpOnly", cookie.http_only),
+                                               (f"SameSite={cookie.same_site.value}", bool(cookie.same_site.value))) if on)
+            value = cookie.value if len(cookie.value) <= 200 else cookie.value[:200] + "…"
+            item = QTreeWidgetItem([cookie.domain, cookie.name, value, cookie.path, expires, flags])
+            item.setData(0, Qt.ItemDataRole.UserRole, cookie)
+            self.cookie_list.addTopLevelItem(item)
+
+    def _delete_cookies(self) -> None:
+        chosen = [item.data(0, Qt.ItemDataRole.UserRole) for item in self.cookie_list.selectedItems()]
+        if chosen and self.cookie_source is not None:
+            self.cookie_source.delete(chosen)
+            self.refresh_cookies()
+
+    def _clear_cookies(self) -> None:
+        if self.cookie_source is not None:
+            self.cookie_source.clear()
+            self.refresh_cookies()
 
     # -- settings <-> widgets ----------------------------------------------------------------
     def load(self, s: Settings) -> None:
