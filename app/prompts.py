@@ -162,6 +162,33 @@ class RedirectPrompt:
         return self.source.startswith("https:") and self.target.startswith("http:")
 
 
+@dataclass(frozen=True)
+class PskPrompt:
+    """A TLS server that wants a pre-shared key: identity and key, asked again when not accepted."""
+
+    host: str
+    port: int
+    identity_hint: str | None = None
+    attempt: int = 1
+    url: str = ""
+
+
+def parse_psk_key(text: str) -> bytes:
+    """The key as typed: hexadecimal, spaces and colons allowed (``01 23:45…``); ValueError says why not."""
+    digits = "".join(ch for ch in text if ch not in " :\t\n")
+    if not digits:
+        raise ValueError("Type the key in hexadecimal.")
+    if len(digits) % 2:
+        raise ValueError("A key in hexadecimal has an even number of digits.")
+    try:
+        key = bytes.fromhex(digits)
+    except ValueError:
+        raise ValueError("Only the digits 0-9 and a-f are allowed (hexadecimal).") from None
+    if len(key) > 256:
+        raise ValueError("A pre-shared key is at most 256 bytes.")
+    return key
+
+
 def certificate_view(cert: Any) -> CertificateView:
     """A ``cryptography`` x509 certificate as the dialog shows it."""
     from cryptography import x509

@@ -16,6 +16,7 @@ from app.prompts import (
     CertException,
     CertExceptionSource,
     CertPrompt,
+    PskPrompt,
     RedirectPrompt,
     certificate_view,
 )
@@ -23,7 +24,7 @@ from app.question_router import QuestionRouter
 from app.secrets import Credential
 from core.auth import AuthenticationQuestion, ProxyAuthenticationQuestion
 from core.redirects import RedirectQuestion
-from core.tls import DecisionScope, SslDecision, SslErrorsQuestion
+from core.tls import DecisionScope, PskAnswer, PskQuestion, SslDecision, SslErrorsQuestion
 
 
 def redirect_prompt(q: RedirectQuestion) -> RedirectPrompt:
@@ -71,12 +72,22 @@ def cert_answer(decision: CertDecision) -> SslDecision | None:
     return None
 
 
+def psk_prompt(q: PskQuestion) -> PskPrompt:
+    return PskPrompt(host=q.host, port=q.port, identity_hint=q.identity_hint, attempt=q.attempt,
+                     url=q.reply.url if q.reply is not None else "")
+
+
+def psk_answer(given: tuple[str, bytes]) -> PskAnswer:
+    return PskAnswer(given[0], given[1])
+
+
 def register_core_questions(router: QuestionRouter) -> None:
-    """Register every question type the core has (a PSK question is refused: no dialog yet)."""
+    """Register every question type the core has."""
     router.register_redirect(RedirectQuestion, redirect_prompt)
     router.register_auth(AuthenticationQuestion, server_auth_prompt, credential_answer)
     router.register_auth(ProxyAuthenticationQuestion, proxy_auth_prompt, credential_answer)
     router.register_cert(SslErrorsQuestion, cert_prompt, cert_answer)
+    router.register_psk(PskQuestion, psk_prompt, psk_answer)
 
 
 class CoreCertExceptions:

@@ -22,11 +22,12 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
-from app.prompts import AuthPrompt, CertDecision, CertPrompt, RedirectPrompt
+from app.prompts import AuthPrompt, CertDecision, CertPrompt, PskPrompt, RedirectPrompt
 from app.questions_bridge import QuestionsBridge
 from app.secrets import Credential, CredentialKey, KeyringUnavailable, SecretStore
 from app.ui.auth_dialog import AuthDialog
 from app.ui.cert_dialog import CertDialog
+from app.ui.psk_dialog import PskDialog
 from app.ui.redirect_dialog import RedirectDialog
 from app.worker import Worker
 from core.questions import Question
@@ -64,6 +65,7 @@ class QuestionRouter(QObject):
         self._auth_types: dict[type, AuthAdapter] = {}
         self._cert_types: dict[type, CertAdapter] = {}
         self._redirect_types: dict[type, Callable[[Any], RedirectPrompt]] = {}
+        self._psk_types: dict[type, tuple[Callable[[Any], PskPrompt], Callable[[tuple[str, bytes]], Any]]] = {}
         self.dialogs: dict[Question[Any], QDialog] = {}
         self._open_auth: dict[CredentialKey, _AuthAsk] = {}
         self._filled: weakref.WeakKeyDictionary[Any, set[CredentialKey]] = weakref.WeakKeyDictionary()
@@ -83,6 +85,11 @@ class QuestionRouter(QObject):
     def register_redirect(self, cls: type, to_prompt: Callable[[Any], RedirectPrompt]) -> None:
         """A redirect to confirm; the answer is ``True`` (follow) or ``False``."""
         self._redirect_types[cls] = to_prompt
+
+    def register_psk(self, cls: type, to_prompt: Callable[[Any], PskPrompt],
+                     to_answer: Callable[[tuple[str, bytes]], Any]) -> None:
+        """A pre-shared key to ask for; the answer encodes ``(identity, key)``, or is None (cancelled)."""
+        self._psk_types[cls] = (to_prompt, to_answer)
 
     def _find[T](self, table: dict[type, T], question: Question[Any]) -> T | None:
         for cls, adapter in table.items():
@@ -110,6 +117,10 @@ class QuestionRouter(QObject):
         redirect = self._find(self._redirect_types, question)
         if redirect is not None:
             self._ask_redirect(question, redirect(question))
+            return
+        psk = self._find(self._psk_types, question)
+        if psk is not None:
+            self._ask_psk(question, psk[0](question), psk[1])
             return
         self.notice.emit(f"Courier cannot answer a question of type {type(question).__name__}; refused.")
         self.bridge.answer(question, None)
@@ -222,6 +233,20 @@ class QuestionRouter(QObject):
             dialog.deleteLater()
             if not dialog.property("courier_closed"):
                 self.bridge.answer(question, dialog.follow)
+
+        dialog.finished.connect(done)
+        self._show(question, dialog)
+
+    # -- pre-shared keys -------------------------------------------------------------------
+    def _ask_psk(self, question: Question[Any], prompt: PskPrompt,
+                 encode: Callable[[tuple[str, bytes]], Any]) -> None:
+        dialog = PskDialog(prompt, parent=self.parent_widget)
+
+        def done(_result: int) -> None:
+            self.dialogs.pop(question, None)
+            dialog.deleteLater()
+            if not dialog.property("courier_closed"):
+                self.bridge.answer(question, None if dialog.answer is None else encode(dialog.answer))
 
         dialog.finished.connect(done)
         self._show(question, dialog)

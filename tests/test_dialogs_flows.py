@@ -17,10 +17,11 @@ from app.ui.auth_dialog import AuthDialog
 from app.ui.cert_dialog import CertDialog
 from app.ui.redirect_dialog import RedirectDialog
 from core import RedirectPolicy
+from core.tls import psk_supported
 from tests.keyring_service import KeyringService
 from tests.proxies import AuthServer, Tinyproxy
 from tests.servers import HypercornServer
-from tests.tls_servers import Pki, TlsServer
+from tests.tls_servers import Pki, TlsServer, psk_server_context
 
 
 @pytest.fixture
@@ -375,3 +376,56 @@ def test_cookies_survive_a_restart_and_the_settings_page_forgets_them(qtbot, pol
     context, manager, dialogs, _shown = _session(data)
     assert sent_cookie(manager) is None and not (data / "cookies.sqlite").exists()
     _end(context, manager, dialogs)
+
+
+@pytest.mark.skipif(not psk_supported(), reason="TLS-PSK needs Python 3.13 (ssl.set_psk_client_callback)")
+def test_a_psk_server_raises_the_key_dialog_a_wrong_key_asks_again(qtbot, tmp_path: Path) -> None:
+    from app.ui.psk_dialog import PskDialog
+
+    server = TlsServer(psk_server_context({"device-7": bytes.fromhex("00112233445566778899aabbccddeeff")},
+                                          hint="courier-hint"))
+    context, manager, dialogs, shown = _session(tmp_path / "data")
+    try:
+        with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+            reply = manager.get(server.url + "/psk")
+        first = shown[0]
+        assert isinstance(first, PskDialog) and first.identity.text() == "courier-hint"
+        assert not first.ok_button.isEnabled()  # no key yet
+        first.identity.setText("device-7")
+        first.key.setText("0011 2233 zz")
+        assert "hexadecimal" in first.problem.text() and not first.ok_button.isEnabled()
+        first.key.setText("ffffffffffffffffffffffffffffffff")  # well-formed, but not the key
+        with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+            first.ok_button.click()
+        second = shown[1]
+        assert isinstance(second, PskDialog) and second.prompt.attempt == 2
+        second.identity.setText("device-7")
+        second.key.setText("00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF")
+        with qtbot.waitSignal(reply.finished, timeout=10000):
+            second.ok_button.click()
+        assert reply.core.status == 200 and reply.core.tls is not None and reply.core.tls.verification == "psk"
+        assert json.loads(reply.core.content())["path"] == "/psk"
+        with qtbot.waitSignal(manager.finished, timeout=10000):
+            again = manager.get(server.url + "/again")  # kept for the session: no third dialog
+        assert again.core.status == 200 and len(shown) == 2
+    finally:
+        _end(context, manager, dialogs)
+        server.close()
+    assert not _plaintext_hits(tmp_path, b"\x00\x11\x22\x33\x44\x55\x66\x77") and \
+        not _plaintext_hits(tmp_path, b"00112233445566778899aabbccddeeff")
+
+
+@pytest.mark.skipif(not psk_supported(), reason="TLS-PSK needs Python 3.13 (ssl.set_psk_client_callback)")
+def test_cancelling_the_psk_dialog_fails_the_request_clearly(qtbot, tmp_path: Path) -> None:
+    server = TlsServer(psk_server_context({"device-7": b"0123456789abcdef"}))
+    context, manager, dialogs, shown = _session(tmp_path / "data")
+    try:
+        with qtbot.waitSignal(dialogs.router.dialog_opened, timeout=10000):
+            reply = manager.get(server.url + "/psk")
+        with qtbot.waitSignal(reply.finished, timeout=10000):
+            shown[0].reject()
+        assert reply.core.error.name == "SslHandshakeFailedError", reply.core.error_string
+        assert server.requests == []
+    finally:
+        _end(context, manager, dialogs)
+        server.close()
