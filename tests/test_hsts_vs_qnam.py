@@ -3,15 +3,17 @@ and the same known hosts applied to the same URLs."""
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Any
 from urllib.parse import quote
 
 import pytest
-from PySide6.QtCore import QDateTime, QUrl
+from PySide6.QtCore import QCoreApplication, QDateTime, QEvent, QUrl
 from PySide6.QtNetwork import (
     QHstsPolicy,
     QNetworkAccessManager,
+    QNetworkProxy,
     QNetworkRequest,
     QSslCertificate,
     QSslConfiguration,
@@ -24,6 +26,21 @@ from tests.policy_servers import PolicyServer
 from tests.qnam import qnam_request
 
 pytestmark = pytest.mark.qnam
+
+
+def closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = int(s.getsockname()[1])
+    s.close()
+    return port
+
+
+def wait_for(cond: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        QCoreApplication.processEvents()
+        time.sleep(0.005)
 
 
 def trusting(ca: str) -> Any:
@@ -96,11 +113,21 @@ def test_requests_to_known_hosts_are_upgraded_like_qnam(qapp, loop) -> None:
                       "sub.localhost")
     plain = QHstsPolicy(QDateTime.fromSecsSinceEpoch(int(expiry)), QHstsPolicy.PolicyFlag(0), "hsts.localhost")
     qm.addStrictTransportSecurityHosts([sub, plain])
-    q_urls = []
+    # Through a proxy on a closed loopback port: QNAM never resolves these made-up names itself. A
+    # host lookup of its own still running in Qt's thread pool after the manager is gone crashed the
+    # suite (a segfault in a native thread, a few tests later).
+    qm.setProxy(QNetworkProxy(QNetworkProxy.ProxyType.HttpProxy, "127.0.0.1", closed_port()))
+    q_urls, replies = [], []
     for url in URLS:
         reply = qm.get(QNetworkRequest(QUrl(url)))
         q_urls.append(reply.url().toString())
         reply.abort()
+        replies.append(reply)
+    wait_for(lambda: all(r.isFinished() for r in replies))
+    for reply in replies:
+        reply.deleteLater()
+    qm.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     async def story(m: NetworkManager) -> list[str]:
         m.strict_transport_security_enabled = True
