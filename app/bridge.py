@@ -99,6 +99,9 @@ class QtNetworkManager(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        from app import gc_guard
+
+        self._gc_guarded = gc_guard.acquire()  # cycles are collected on this (the GUI) thread only
         self.thread = NetworkThread()
         self.thread.start()
         self.core = NetworkManager(loop=self.thread.loop)
@@ -228,3 +231,10 @@ class QtNetworkManager(QObject):
             return
         self._closed = True
         self.thread.stop(self.core.aclose())
+        # The core keeps our bound method: drop it, or this manager lives on in a cycle.
+        self.core.questions.unsubscribe(self._answer_from_request)
+        if self._gc_guarded:
+            from app import gc_guard
+
+            self._gc_guarded = False
+            gc_guard.release()
