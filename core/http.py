@@ -143,6 +143,18 @@ class _Tracer:
         """The same without an await: our transport calls this directly (``backend.sync_trace``)."""
         now = time.perf_counter()
         c = self.hop.connection
+        if name[:1] == "h":  # http11.* / http2.*: the three events of every request, tested first
+            if name.endswith(".send_request_headers.started"):
+                self.hop.request_start = now
+                if not self.connected:
+                    c.reused = True
+            elif name.endswith(".send_request_body.complete"):
+                self.hop.request_end = now
+                if self.reply._listeners:
+                    self.reply.emit(ev.RequestSent(self.reply))
+            elif name.endswith(".receive_response_headers.complete"):
+                self.hop.response_start = now
+            return
         if name == "connection.dns.started":
             c.dns_start = now
         elif name == "connection.dns.complete":
@@ -169,16 +181,6 @@ class _Tracer:
             if tls_info is not None:
                 self.reply.tls = tls_info
             self.reply.emit(ev.Encrypted(self.reply))
-        elif name.endswith(".send_request_headers.started"):
-            self.hop.request_start = now
-            if not self.connected:
-                c.reused = True
-        elif name.endswith(".send_request_body.complete"):
-            self.hop.request_end = now
-            if self.reply._listeners:
-                self.reply.emit(ev.RequestSent(self.reply))
-        elif name.endswith(".receive_response_headers.complete"):
-            self.hop.response_start = now
 
 
 def origin_key(manager: _Manager, reply: Reply, target: Target) -> OriginKey:

@@ -34,6 +34,9 @@ _STANDARD_VERBS = {"GET": Operation.GET, "HEAD": Operation.HEAD, "PUT": Operatio
                    "POST": Operation.POST, "DELETE": Operation.DELETE}
 
 
+_METHODS = {op: op.value for op in Operation}  # Enum's .value is a Python property
+
+
 class NetworkManager:
     """The manager. Settings here are the defaults that requests inherit (QNAM D2, T4)."""
 
@@ -95,7 +98,7 @@ class NetworkManager:
         Subclasses may rewrite ``request`` or return their own ``Reply`` for a scheme they serve.
         """
         verb = request.attribute(Attribute.CUSTOM_VERB) if operation is Operation.CUSTOM else None
-        method = str(verb) if verb else operation.value
+        method = str(verb) if verb else _METHODS[operation]
         if request.url.startswith("local+http:"):
             request.url = "unix+" + request.url[len("local+"):]  # U1
         if self.strict_transport_security_enabled:

@@ -8,6 +8,8 @@ from typing import Any
 
 
 class Operation(enum.Enum):
+    __hash__ = object.__hash__  # looked up per request; Enum's hash is Python code (members are singletons)
+
     HEAD = "HEAD"
     GET = "GET"
     PUT = "PUT"
