@@ -8,7 +8,7 @@ files) runs on the context's worker; the core's knobs are set on the network thr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QDialog, QWidget
@@ -21,8 +21,10 @@ from app.question_router import QuestionRouter
 from app.questions_bridge import QuestionsBridge
 from app.secrets import INDEX_FILE, Credential, CredentialKey, SecretStore
 from app.settings import Settings, SettingsFile, data_dir, http_cache_dir, remove_stale_temp_files
-from app.ui.settings_dialog import SettingsDialog
 from app.worker import Worker
+
+if TYPE_CHECKING:  # the settings page is imported when first opened (~1.3 MB at idle otherwise)
+    from app.ui.settings_dialog import SettingsDialog
 
 
 class AppContext:
@@ -75,6 +77,8 @@ class Dialogs(QObject):
         if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return self.settings_dialog
+        from app.ui.settings_dialog import SettingsDialog
+
         ctx = self.context
         dialog = SettingsDialog(ctx.settings, ctx.worker, ctx.store, self.exceptions,
                                 stored_only=self.applied.stored_only, parent=self.window,

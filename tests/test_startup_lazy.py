@@ -24,7 +24,10 @@ state = {"ready": False}
 
 def report():
     httpx_file = sys.modules["httpx"].__file__
+    win = next(w for w in app.topLevelWidgets() if type(w).__name__ == "MainWindow")
     print("REPORT " + json.dumps({
+        "icon_set": not app.windowIcon().isNull(),
+        "clear_button": win.list_panel.filter_edit.isClearButtonEnabled(),
         "modules": sorted(sys.modules),
         "httpx_main": repr(sys.modules.get("httpx._main", "absent")),
         "httpx_source_cached": httpx_file in linecache.cache,
@@ -63,13 +66,15 @@ def test_idle_window_leaves_heavy_modules_unloaded(tmp_path: Path) -> None:
     modules = set(report["modules"])  # type: ignore[arg-type]
     assert {"core", "httpx", "app.bridge", "app.dialogs"} <= modules  # the core did load
     # cryptography (~10 MB) only when a certificate is inspected, keyring only when a secret is
-    # read or written, the timing graphs only when shown
-    for heavy in ("cryptography", "keyring", "pyqtgraph", "numpy"):
+    # read or written, the timing graphs and the settings page only when shown
+    for heavy in ("cryptography", "keyring", "pyqtgraph", "numpy", "app.ui.settings_dialog"):
         assert heavy not in modules, f"{heavy} is imported by the idle window"
     # httpx's command line (click, pygments) is never imported
     assert report["httpx_main"] == "None"
     # PySide6's import hook no longer keeps every module's source in linecache (~10 MB)
     assert report["httpx_source_cached"] is False
+    # what waits for the first paint does arrive after it
+    assert report["icon_set"] is True and report["clear_button"] is True
 
 
 def test_core_imports_without_cryptography() -> None:
