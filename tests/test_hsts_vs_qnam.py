@@ -3,7 +3,6 @@ and the same known hosts applied to the same URLs."""
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 from urllib.parse import quote
@@ -13,7 +12,6 @@ from PySide6.QtCore import QCoreApplication, QDateTime, QEvent, QUrl
 from PySide6.QtNetwork import (
     QHstsPolicy,
     QNetworkAccessManager,
-    QNetworkProxy,
     QNetworkRequest,
     QSslCertificate,
     QSslConfiguration,
@@ -26,14 +24,6 @@ from tests.policy_servers import PolicyServer
 from tests.qnam import qnam_request
 
 pytestmark = pytest.mark.qnam
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = int(s.getsockname()[1])
-    s.close()
-    return port
 
 
 def wait_for(cond: Any, timeout: float = 5.0) -> None:
@@ -113,10 +103,6 @@ def test_requests_to_known_hosts_are_upgraded_like_qnam(qapp, loop) -> None:
                       "sub.localhost")
     plain = QHstsPolicy(QDateTime.fromSecsSinceEpoch(int(expiry)), QHstsPolicy.PolicyFlag(0), "hsts.localhost")
     qm.addStrictTransportSecurityHosts([sub, plain])
-    # Through a proxy on a closed loopback port: QNAM never resolves these made-up names itself. A
-    # host lookup of its own still running in Qt's thread pool after the manager is gone crashed the
-    # suite (a segfault in a native thread, a few tests later).
-    qm.setProxy(QNetworkProxy(QNetworkProxy.ProxyType.HttpProxy, "127.0.0.1", closed_port()))
     q_urls, replies = [], []
     for url in URLS:
         reply = qm.get(QNetworkRequest(QUrl(url)))
@@ -124,6 +110,13 @@ def test_requests_to_known_hosts_are_upgraded_like_qnam(qapp, loop) -> None:
         reply.abort()
         replies.append(reply)
     wait_for(lambda: all(r.isFinished() for r in replies))
+    # Deleting the manager while its HTTP thread still winds down the aborted requests (host lookups,
+    # connections) crashes Qt now and then in that native thread: a segfault a few tests later, in
+    # about one full suite run in three. Let it settle first, then delete it here, on purpose.
+    # (Reproduced alone: 300 such managers through an HTTP proxy crash at once; without a proxy and
+    # with this pause, 1,000 do not.)
+    settle = time.monotonic() + 0.1
+    wait_for(lambda: time.monotonic() > settle)
     for reply in replies:
         reply.deleteLater()
     qm.deleteLater()
