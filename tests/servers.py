@@ -242,11 +242,16 @@ class RawServer:
         self._closed = True
         if self in RawServer.live:
             RawServer.live.remove(self)
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the thread (close() alone does not)
-        except OSError:
-            pass
-        self.sock.close()
+        close_listener(self.sock)
+
+
+def close_listener(sock: socket.socket) -> None:
+    """Close a listening socket and wake the accept() blocked on it in a thread (close() alone does not)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    sock.close()
 
 
 def read_request(conn: socket.socket) -> bytes:

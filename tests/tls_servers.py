@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.servers import close_listener
+
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 NOW = dt.datetime.now(dt.UTC)
 DAY = dt.timedelta(days=1)
@@ -315,11 +317,7 @@ class TlsServer:
         self._closed = True
         if self in TlsServer.live:
             TlsServer.live.remove(self)
-        try:
-            self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() blocked in the thread (close() alone does not)
-        except OSError:
-            pass
-        self.sock.close()
+        close_listener(self.sock)
 
 
 def _linger_close(raw: socket.socket) -> None:
