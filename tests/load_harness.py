@@ -83,6 +83,15 @@ async def _serve(count: int) -> None:
 
 # -- the client ------------------------------------------------------------------------------
 def _rss_kib() -> int:
+    """Resident memory after glibc gives back the free memory it caches (``malloc_trim``): without it
+    the figure says more about the allocator's moment than about what the client holds (seen: the same
+    run +13% or -17% against the warm-up, with Python's allocated blocks +0.1% both times)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the plain figure
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
