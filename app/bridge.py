@@ -31,6 +31,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 
+from app import gc_guard
 from app.network_thread import NetworkThread
 from core import NetworkManager, Reply, Request
 from core import events as ev
@@ -99,8 +100,6 @@ class QtNetworkManager(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        from app import gc_guard
-
         self._gc_guarded = gc_guard.acquire()  # cycles are collected on this (the GUI) thread only
         self.thread = NetworkThread()
         self.thread.start()
@@ -234,7 +233,5 @@ class QtNetworkManager(QObject):
         # The core keeps our bound method: drop it, or this manager lives on in a cycle.
         self.core.questions.unsubscribe(self._answer_from_request)
         if self._gc_guarded:
-            from app import gc_guard
-
             self._gc_guarded = False
             gc_guard.release()

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from app.collections.atomic import atomic_write
+from app.collections.atomic import atomic_write, stale_entries
 from core.request import RedirectPolicy
 from core.tls.trust import TrustSource
 
@@ -54,17 +54,10 @@ def remove_stale_temp_files(directory: Path, older_than: float = 60.0) -> list[s
     ``older_than`` seconds may belong to a save in progress in another Courier and is kept.
     """
     removed = []
-    now = time.time()
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return removed
-    for entry in entries:
-        if entry.name.startswith(STALE_TEMP_PREFIXES) and entry.is_file(follow_symlinks=False):
-            with contextlib.suppress(OSError):
-                if now - entry.stat(follow_symlinks=False).st_mtime >= older_than:
-                    os.unlink(entry.path)
-                    removed.append(entry.name)
+    for entry in stale_entries(directory, STALE_TEMP_PREFIXES, older_than):
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(entry.name)
     return removed
 
 

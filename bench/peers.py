@@ -8,7 +8,7 @@
 - ``frozen``: the frozen bundle's start against the venv's, the same command for both
   (``courier --offscreen --quit-after 0``: spawn, window built and shown, event loop, exit).
 
-Each prints one JSON line; ``bench.run`` runs them as child processes.
+Each prints one JSON line (and writes it to ``--json FILE``); ``bench.run`` runs them as child processes.
 """
 
 from __future__ import annotations
@@ -29,14 +29,6 @@ COLUMNS = 10
 FROZEN = os.path.join(ROOT, "dist", "courier", "courier")
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def naive(runs: int, env: dict[str, str]) -> dict[str, float]:
     """First paint and idle RSS of a bare window whose program imports httpx and pyqtgraph first."""
     from bench.startup import CHILD, sample
@@ -54,6 +46,8 @@ def rows() -> dict[str, Any]:
 
     from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
     from PySide6.QtWidgets import QApplication, QTableView, QTableWidget, QTableWidgetItem
+
+    from bench.ui_bench import rss_mb
 
     app = QApplication.instance() or QApplication([])
     out: dict[str, Any] = {}
@@ -85,7 +79,7 @@ def rows() -> dict[str, Any]:
             self.endInsertRows()
 
     gc.collect()
-    rss0 = _rss_mb()
+    rss0 = rss_mb()
     model = ListModel()
     view = QTableView()
     view.setModel(model)
@@ -96,12 +90,12 @@ def rows() -> dict[str, Any]:
         model.add([values(i) for i in range(k, k + 1000)])
         app.processEvents()
     out["model"] = {"rows_per_s": ROWS / (time.perf_counter() - t0),
-                    "bytes_per_row": (_rss_mb() - rss0) * 2**20 / ROWS}
+                    "bytes_per_row": (rss_mb() - rss0) * 2**20 / ROWS}
     view.close()
     view.setModel(None)  # type: ignore[arg-type]
     del model
     gc.collect()
-    rss0 = _rss_mb()
+    rss0 = rss_mb()
     table = QTableWidget(0, COLUMNS)
     table.resize(1000, 700)
     table.show()
@@ -113,7 +107,7 @@ def rows() -> dict[str, Any]:
                 table.setItem(i, c, QTableWidgetItem(str(v)))
         app.processEvents()
     out["widget"] = {"rows_per_s": ROWS / (time.perf_counter() - t0),
-                     "bytes_per_row": (_rss_mb() - rss0) * 2**20 / ROWS}
+                     "bytes_per_row": (rss_mb() - rss0) * 2**20 / ROWS}
     table.close()
     return out
 
@@ -144,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("what", choices=["naive", "rows", "frozen"])
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--json", help="also write the figures to this file (bench.run reads it)")
     a = ap.parse_args(argv)
     if a.what == "naive":
         data = tempfile.mkdtemp(prefix="courier-naive-")
@@ -155,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         result = frozen(a.runs)
     print(json.dumps(result), flush=True)
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(result, fh)
     return 0
 
 

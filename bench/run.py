@@ -98,21 +98,17 @@ def summarize(raw: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
 
 
 def run_json(module: str, args: list[str], timeout: float) -> dict[str, Any]:
-    """Runs ``python -m MODULE ARGS --json FILE`` (or reads its last stdout line) in a child process."""
+    """Runs ``python -m MODULE ARGS --json FILE`` in a child process and reads FILE."""
     import tempfile
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=ROOT)
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as fh:
         out = fh.name
     try:
-        cmd = [sys.executable, "-m", module, *args]
-        if module != "bench.peers":
-            cmd += ["--json", out]
+        cmd = [sys.executable, "-m", module, *args, "--json", out]
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
         if p.returncode != 0:
             return {"error": f"{module} exited {p.returncode}: {p.stderr.strip()[-300:]}"}
-        if module == "bench.peers":
-            return dict(json.loads(p.stdout.strip().splitlines()[-1]))
         with open(out) as fh:
             return dict(json.load(fh))
     except subprocess.TimeoutExpired:

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 TEMP_PREFIX = ".courier-tmp-"
@@ -77,6 +78,28 @@ def remove_tree(path: Path) -> None:
     else:
         path.unlink()
     fsync_dir(path.parent)
+
+
+def stale_entries(directory: Path, prefixes: str | tuple[str, ...], older_than: float,
+                  folders: bool = False) -> list[os.DirEntry[str]]:
+    """The files (or ``folders``) directly in ``directory`` whose names start with ``prefixes`` and that
+    nobody touched for ``older_than`` seconds: leftovers of a write a crash interrupted. A younger one
+    may belong to a write in progress in another Courier."""
+    now = time.time()
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        try:
+            kind_ok = entry.is_dir(follow_symlinks=False) if folders else entry.is_file(follow_symlinks=False)
+            if kind_ok and entry.name.startswith(prefixes) and \
+                    now - entry.stat(follow_symlinks=False).st_mtime >= older_than:
+                found.append(entry)
+        except OSError:
+            continue
+    return found
 
 
 def remove_stale_temp_files(root: Path) -> list[Path]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -80,20 +79,8 @@ def remove_stale_imports(parent: Path, older_than: float = STALE_IMPORT_AGE) -> 
 
     They never hold the only copy of anything (the import's source file still exists); a young one
     may belong to an import running now, so only those untouched for ``older_than`` seconds go."""
-    removed: list[Path] = []
-    now = time.time()
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return removed
-    for entry in entries:
-        if not entry.name.startswith(IMPORT_TEMP_PREFIX) or not entry.is_dir(follow_symlinks=False):
-            continue
-        try:
-            if now - entry.stat(follow_symlinks=False).st_mtime < older_than:
-                continue
-        except OSError:
-            continue
+    removed = []
+    for entry in atomic.stale_entries(parent, IMPORT_TEMP_PREFIX, older_than, folders=True):
         shutil.rmtree(entry.path, ignore_errors=True)
         removed.append(Path(entry.path))
     return removed
